@@ -1,0 +1,66 @@
+"""Shared benchmark plumbing: run a child process, time it, read its peak memory, print tables.
+
+Each benchmark measures our code and a baseline in the same run on the same data and reports
+ratios, so numbers compare across machines only as ratios (design Decision 14).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class ChildRun:
+    """One measured child process: its own report plus wall time and peak RSS."""
+
+    report: dict[str, Any]
+    wall_seconds: float
+    peak_rss_mb: float
+
+
+def run_child(argv: Sequence[str]) -> ChildRun:
+    """Run ``argv`` (a Python child printing one JSON line last) and measure it."""
+    started = time.perf_counter()
+    process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"benchmark child failed ({process.returncode}): {' '.join(argv)}")
+    last = [line for line in output.splitlines() if line.strip()][-1]
+    return ChildRun(json.loads(last), wall, usage.ru_maxrss / 1024)  # ru_maxrss is KiB on Linux
+
+
+def machine() -> str:
+    return f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(row, widths, strict=True)))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def python() -> str:
+    return sys.executable

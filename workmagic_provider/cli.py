@@ -1,0 +1,195 @@
+"""``workmagic-provider``: validate and convert files, print paths, run the sandbox and the demo.
+
+Exit codes are a contract other tools rely on: 0 everything valid, 1 some rows invalid,
+2 the input or the arguments are unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_OK, EXIT_INVALID_ROWS, EXIT_UNUSABLE = 0, 1, 2
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def _schema_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="JSON Lines input (plain or gzip)")
+    parser.add_argument(
+        "--schema", required=True, choices=("custom-site", "imported", "enrich"), help="row schema"
+    )
+    parser.add_argument(
+        "--unknown-fields",
+        choices=("allow", "reject", "ignore"),
+        default=None,
+        help="fields the schema does not know (default: allow for custom-site, else reject)",
+    )
+    parser.add_argument(
+        "--week-start",
+        default="MONDAY",
+        type=str.upper,
+        choices=(*WEEKDAYS, "ANY"),
+        help="weekday WEEKLY imported rows must start on (default MONDAY; ANY = no check)",
+    )
+    parser.add_argument("--max-errors", type=int, default=1000, help="errors kept in the report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workmagic-provider",
+        description="Deliver order data to WorkMagic: validate, convert, sandbox, demo.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="validate a file against a WorkMagic schema")
+    _schema_arguments(validate)
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+
+    convert = commands.add_parser(
+        "convert", help="validate and write size-capped .json.gz parts into an hour folder"
+    )
+    _schema_arguments(convert)
+    _folder_arguments(convert)
+    convert.add_argument("--out", required=True, help="local root folder of the parts")
+    convert.add_argument("--flow", default="upload", help="flow name in part names")
+    convert.add_argument("--max-part-bytes", type=int, default=None)
+    convert.add_argument(
+        "--on-invalid",
+        choices=("skip", "fail"),
+        default="skip",
+        help="skip: write valid rows and report the rest (exit 1); fail: write nothing",
+    )
+    convert.add_argument("--rejected", default=None, help="write rejected rows to this file")
+
+    path = commands.add_parser("path", help="print the hour folder prefix")
+    _folder_arguments(path)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="run the local stand-in for WorkMagic's buckets until interrupted"
+    )
+    sandbox.add_argument("--account", default="121226")
+    sandbox.add_argument("--category", default="order-geo-date-data")
+
+    demo = commands.add_parser("demo", help="convert sample orders and upload them to a sandbox")
+    demo.add_argument("--rows", type=int, default=5000)
+    demo.add_argument("--hour", default="2026-03-08T02:00:00Z")
+    return parser
+
+
+def _folder_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account", required=True, help="WorkMagic account id (digits)")
+    parser.add_argument("--category", required=True, help="data category, e.g. order-geo-date-data")
+    parser.add_argument("--hour", required=True, help="UTC hour, e.g. 2026-03-08T02:00:00Z")
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from workmagic_provider.schemas import SchemaOptions
+
+    week_start = None if args.week_start == "ANY" else args.week_start
+    return SchemaOptions(unknown_fields=args.unknown_fields, week_start=week_start)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from workmagic_provider.files.jsonl import read_json_lines
+    from workmagic_provider.schemas import ValidationReport, validate_json_lines
+
+    report = ValidationReport(args.schema, max_errors=args.max_errors)
+    for _ in validate_json_lines(
+        read_json_lines(args.file), args.schema, report=report, options=_options(args)
+    ):
+        pass
+    if args.format == "json":
+        print(json.dumps({"file": args.file, **report.to_dict()}, indent=2))
+    else:
+        print(f"{args.file}: {report.summary(max_lines=50)}")
+    return EXIT_OK if report.ok else EXIT_INVALID_ROWS
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from workmagic_provider.exceptions import WorkMagicValidationError
+    from workmagic_provider.files.jsonl import read_json_lines
+    from workmagic_provider.files.pipeline import upload_lines
+    from workmagic_provider.files.sinks import LocalDirSink
+    from workmagic_provider.schemas import ValidationReport
+    from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HourFolder, parse_hour
+
+    folder = HourFolder(args.account, args.category, parse_hour(args.hour))
+    report = ValidationReport(args.schema, max_errors=args.max_errors)
+    rejected_file = open(args.rejected, "wb") if args.rejected else None  # noqa: SIM115
+    try:
+
+        def keep_rejected(row: int, raw: bytes) -> None:
+            assert rejected_file is not None
+            rejected_file.write(raw + b"\n")
+
+        result = upload_lines(
+            read_json_lines(args.file),
+            schema=args.schema,
+            folder=folder,
+            flow=args.flow,
+            sink=LocalDirSink(args.out, folder.prefix),
+            options=_options(args),
+            on_invalid=args.on_invalid,
+            max_part_bytes=args.max_part_bytes or DEFAULT_MAX_PART_BYTES,
+            rejected=keep_rejected if rejected_file else None,
+            report=report,
+        )
+        summary = result.summary()
+    except WorkMagicValidationError:
+        summary = {"rows": report.rows_total, "rows_written": 0, "rejected": report.rows_rejected}
+        summary.update({"bytes": 0, "parts": [], "removed_stale": []})
+    finally:
+        if rejected_file:
+            rejected_file.close()
+    print(json.dumps({"prefix": folder.prefix, **summary}, indent=2))
+    if not report.ok:
+        print(report.summary(max_lines=50), file=sys.stderr)
+        return EXIT_INVALID_ROWS
+    return EXIT_OK
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    from workmagic_provider.standards import HourFolder, parse_hour
+
+    print(HourFolder(args.account, args.category, parse_hour(args.hour)).prefix)
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from workmagic_provider.sandbox.launcher import serve
+
+    serve(account_id=args.account, data_category=args.category)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from workmagic_provider.sandbox.demo import run_demo
+
+    return run_demo(rows=args.rows, hour=args.hour)
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "convert": cmd_convert,
+    "path": cmd_path,
+    "sandbox": cmd_sandbox,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (WorkMagicInputError, WorkMagicConfigError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
