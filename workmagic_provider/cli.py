@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -182,6 +184,9 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo" and "AIRFLOW_HOME" not in os.environ:
+        # the demo reads connections from the environment; keep Airflow's files out of ~/airflow
+        os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="workmagic-demo-airflow-")
     from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
 
     try:

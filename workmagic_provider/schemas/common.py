@@ -1,0 +1,284 @@
+"""Options and field types shared by the three schemas.
+
+The field types are built from pydantic-core schemas (no Python call per value) because the
+custom-site order is validated at high volume; only :data:`UtcTimestamp` calls one small Python
+function, to convert every offset to UTC. All of them behave the same in JSON and Python mode.
+
+Coercions (design Decision 7), and nothing else is changed in the data:
+
+* numbers: JSON numbers and numeric strings (BigQuery writes INT64 as strings) become JSON
+  numbers; booleans, non-numeric strings, NaN and infinities are errors; money is written as a
+  float (``20`` -> ``20.0``), counts as an integer (``"2"`` and ``2.0`` -> ``2``, ``2.5`` is an
+  error);
+* ids: a JSON integer becomes a string (warehouses keep ids as numbers), a float is an error;
+* timestamps: an ISO-8601 string with a zone, written in UTC with ``Z``; naive times and epoch
+  numbers are errors (a zone is never guessed, nor is seconds vs milliseconds).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from workmagic_provider.exceptions import WorkMagicConfigError
+
+UnknownFields = Literal["allow", "reject", "ignore"]
+
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+#: pydantic's names for the ``unknown_fields`` option values.
+EXTRA_BEHAVIOUR: dict[str, Literal["allow", "forbid", "ignore"]] = {
+    "allow": "allow",
+    "reject": "forbid",
+    "ignore": "ignore",
+}
+
+_ENUM_VALUE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+
+
+@dataclass(frozen=True)
+class SchemaOptions:
+    """Knobs for WorkMagic's unpublished details (spec section 8); hashable, so models cache.
+
+    ``unknown_fields``: ``None`` is the schema's default: custom-site ``"allow"`` (WorkMagic's
+    order schema is open, unknown fields pass through, nested objects too), imported and enrich
+    ``"reject"`` (a typo such as ``salse`` would otherwise silently drop a measure).
+    ``week_start``: the weekday every WEEKLY imported row's ``date_code`` must fall on, ``None``
+    for any weekday. ``extra_geo_types`` / ``extra_date_types``: values WorkMagic's own tooling
+    uses but its public page does not list (``STATE``, ``COUNTY``, ``MONTHLY``), off by default.
+    """
+
+    unknown_fields: UnknownFields | None = None
+    week_start: str | None = "MONDAY"
+    extra_geo_types: tuple[str, ...] = ()
+    extra_date_types: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.unknown_fields is not None and self.unknown_fields not in EXTRA_BEHAVIOUR:
+            raise WorkMagicConfigError(
+                f"unknown_fields must be 'allow', 'reject', 'ignore' or None, "
+                f"got {self.unknown_fields!r}"
+            )
+        if self.week_start is not None:
+            day = self.week_start.strip().upper() if isinstance(self.week_start, str) else None
+            if day not in WEEKDAYS:
+                raise WorkMagicConfigError(
+                    f"week_start must be a weekday name such as 'MONDAY' or None, "
+                    f"got {self.week_start!r}"
+                )
+            object.__setattr__(self, "week_start", day)
+        for name in ("extra_geo_types", "extra_date_types"):
+            object.__setattr__(self, name, _enum_values(name, getattr(self, name)))
+
+
+def _enum_values(name: str, values: Any) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise WorkMagicConfigError(f"{name} must be a list of names such as ('STATE',), not a str")
+    try:
+        items = tuple(values)
+    except TypeError as err:
+        raise WorkMagicConfigError(f"{name} must be a list of names, got {values!r}") from err
+    for item in items:
+        if not isinstance(item, str) or not _ENUM_VALUE_RE.fullmatch(item):
+            raise WorkMagicConfigError(
+                f"{name} values must be uppercase names such as 'STATE', got {item!r}"
+            )
+    return tuple(dict.fromkeys(items))
+
+
+def unknown_fields_of(options: SchemaOptions, default: UnknownFields) -> UnknownFields:
+    return options.unknown_fields if options.unknown_fields is not None else default
+
+
+# --- field types -----------------------------------------------------------------------------
+# Each is used as ``Annotated[float, Number()]``; the gate (a strict union) refuses booleans
+# and containers before the lax number validator, which would read ``true`` as 1.
+
+
+def strict_union(
+    choices: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]],
+    error_type: str,
+    message: str,
+) -> core_schema.CoreSchema:
+    """A strict union that passes the value through unchanged or reports ``message``."""
+    return core_schema.union_schema(
+        choices,
+        mode="left_to_right",
+        custom_error_type=error_type,
+        custom_error_message=message,
+    )
+
+
+_NUMBER_CHOICES: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]] = [
+    core_schema.int_schema(strict=True),
+    core_schema.float_schema(strict=True),
+    core_schema.str_schema(strict=True),
+    core_schema.is_instance_schema(Decimal),
+]
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite number (money or measure); numeric strings accepted, written as a JSON float."""
+
+    ge: float | None = None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        gate = strict_union(
+            _NUMBER_CHOICES, "number_type", "Input should be a number or a numeric string"
+        )
+        return core_schema.chain_schema(
+            [gate, core_schema.float_schema(allow_inf_nan=False, ge=self.ge)]
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out: dict[str, Any] = {"type": "number"}
+        if self.ge is not None:
+            out["minimum"] = self.ge
+        return out
+
+
+@dataclass(frozen=True)
+class Integer:
+    """A count; ``"2"`` and ``2.0`` are read as 2, ``2.5`` is an error; written as an integer."""
+
+    ge: int | None = None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        gate = strict_union(
+            _NUMBER_CHOICES, "integer_type", "Input should be an integer or an integer string"
+        )
+        return core_schema.chain_schema([gate, core_schema.int_schema(ge=self.ge)])
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out: dict[str, Any] = {"type": "integer"}
+        if self.ge is not None:
+            out["minimum"] = self.ge
+        return out
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """A non-empty id string; a JSON integer is written as its decimal string."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        gate = strict_union(
+            [core_schema.str_schema(strict=True), core_schema.int_schema(strict=True)],
+            "id_type",
+            "Input should be a string or an integer",
+        )
+        return core_schema.chain_schema(
+            [gate, core_schema.str_schema(min_length=1, coerce_numbers_to_str=True)]
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "minLength": 1}
+
+
+@dataclass(frozen=True)
+class Code:
+    """A string matching ``pattern``; any mismatch reports ``message`` (a fixed text)."""
+
+    pattern: str
+    error_type: str
+    message: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=self.pattern, strict=True),
+            custom_error_type=self.error_type,
+            custom_error_message=self.message,
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "pattern": self.pattern}
+
+
+#: ISO 3166-1 alpha-2 in uppercase (``US``); lowercase is an error, not silently fixed.
+COUNTRY_CODE = Code(
+    r"^[A-Z]{2}$",
+    "country_code",
+    "Input should be an ISO 3166-1 alpha-2 country code in uppercase, e.g. 'US'",
+)
+#: ISO 4217 in uppercase (``USD``).
+CURRENCY_CODE = Code(
+    r"^[A-Z]{3}$",
+    "currency_code",
+    "Input should be a 3-letter uppercase ISO 4217 currency code, e.g. 'USD'",
+)
+
+TIMEZONE_MESSAGE = "timestamp must include a time zone, e.g. 2025-09-22T23:50:25Z"
+
+
+def _to_utc(moment: datetime) -> datetime:
+    offset = moment.utcoffset()
+    if offset is None:
+        raise PydanticCustomError("timezone_required", TIMEZONE_MESSAGE)
+    if offset:
+        return moment.astimezone(timezone.utc)
+    return moment
+
+
+@dataclass(frozen=True)
+class UtcTimestamp:
+    """An ISO-8601 timestamp with a zone, converted to UTC (serialised with ``Z``)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        gate = strict_union(
+            [
+                # date, then 'T' or ' ', then a digit: refuses epoch numbers and bare dates
+                core_schema.str_schema(strict=True, pattern=r"^\d{4}-\d\d-\d\d[Tt ]\d"),
+                core_schema.is_instance_schema(datetime),
+            ],
+            "timestamp_type",
+            "Input should be an ISO 8601 timestamp with a time zone, e.g. 2025-09-22T23:50:25Z",
+        )
+        return core_schema.no_info_after_validator_function(
+            _to_utc, core_schema.chain_schema([gate, core_schema.datetime_schema()])
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "format": "date-time"}
+
+
+__all__ = [
+    "COUNTRY_CODE",
+    "CURRENCY_CODE",
+    "TIMEZONE_MESSAGE",
+    "WEEKDAYS",
+    "Code",
+    "Identifier",
+    "Integer",
+    "Number",
+    "SchemaOptions",
+    "UnknownFields",
+    "UtcTimestamp",
+    "unknown_fields_of",
+]

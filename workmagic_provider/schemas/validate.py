@@ -1,0 +1,212 @@
+"""Streaming validation: rows in, valid rows out as compact JSON, errors into a report.
+
+The hot path stays in pydantic-core: each line is validated straight from its bytes
+(``model_validate_json``) and written back with the model's serializer; Python only looks at a
+row when it fails, to turn pydantic's errors into :class:`RowError` lines. Output is
+deterministic (declared fields in schema order, then pass-through fields in input order;
+fields that are absent or null are not written), so validating the output again returns it
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import typing
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+
+from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.schemas.common import SchemaOptions, unknown_fields_of
+from workmagic_provider.schemas.custom_site import build_custom_site_model
+from workmagic_provider.schemas.enrich import build_enrich_model
+from workmagic_provider.schemas.imported import build_imported_model
+from workmagic_provider.schemas.report import ROW, ValidationReport, brief
+
+SCHEMA_NAMES: tuple[str, ...] = ("custom-site", "imported", "enrich")
+
+_DEFAULT_OPTIONS = SchemaOptions()
+_ROOT_NOT_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
+
+
+def get_model(name: str, options: SchemaOptions | None = None) -> type[BaseModel]:
+    """The pydantic model of schema ``name`` under ``options`` (built once, then cached)."""
+    if options is None:
+        options = _DEFAULT_OPTIONS
+    elif not isinstance(options, SchemaOptions):
+        raise WorkMagicConfigError(f"options must be a SchemaOptions, got {type(options).__name__}")
+    if name == "custom-site":
+        return build_custom_site_model(unknown_fields_of(options, "allow"))
+    if name == "enrich":
+        return build_enrich_model(unknown_fields_of(options, "reject"))
+    if name == "imported":
+        # only the options this schema reads go into the cache key
+        return build_imported_model(
+            SchemaOptions(
+                unknown_fields=unknown_fields_of(options, "reject"),
+                week_start=options.week_start,
+                extra_geo_types=options.extra_geo_types,
+                extra_date_types=options.extra_date_types,
+            )
+        )
+    raise WorkMagicConfigError(f"unknown schema {name!r}; valid names: {', '.join(SCHEMA_NAMES)}")
+
+
+def validate_json_lines(
+    lines: Iterable[tuple[int, bytes]],
+    schema: str,
+    *,
+    report: ValidationReport,
+    options: SchemaOptions | None = None,
+) -> Iterator[bytes]:
+    """Validate ``(row number, JSON object bytes)`` pairs; yield each valid row as compact JSON.
+
+    Invalid rows (including lines that are not JSON or not an object) go to ``report`` and are
+    skipped; valid rows keep flowing in input order. Lazy and constant-memory. The output bytes
+    carry no newline.
+    """
+    model = get_model(schema, options)  # unknown schema fails here, not at the first row
+    return _validate_json(lines, model, report)
+
+
+def validate_records(
+    records: Iterable[tuple[int, Mapping[str, Any]]],
+    schema: str,
+    *,
+    report: ValidationReport,
+    options: SchemaOptions | None = None,
+) -> Iterator[bytes]:
+    """Like :func:`validate_json_lines` for rows that are already Python mappings.
+
+    Each record is first written as JSON (datetimes and dates in ISO-8601, ``Decimal`` as a
+    number, UUIDs as strings), so rows from CSV, Excel or a database cursor follow exactly the
+    same rules and produce exactly the same output as JSON Lines.
+    """
+    model = get_model(schema, options)
+    return _validate_json(_records_as_json(records, report), model, report)
+
+
+def _validate_json(
+    lines: Iterable[tuple[int, bytes | str]], model: type[BaseModel], report: ValidationReport
+) -> Iterator[bytes]:
+    validate = model.model_validate_json
+    dump = model.__pydantic_serializer__.to_json
+    for row, raw in lines:
+        try:
+            obj = validate(raw)
+        except ValidationError as err:
+            record_errors(report, row, err, model, raw)
+            continue
+        report.rows_valid += 1
+        yield dump(obj, exclude_none=True)
+
+
+def _records_as_json(
+    records: Iterable[tuple[int, Mapping[str, Any]]], report: ValidationReport
+) -> Iterator[tuple[int, str]]:
+    dumps = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
+    for row, record in records:
+        if not isinstance(record, Mapping):
+            report.add(row, ROW, f"expected a JSON object, got {type(record).__name__}")
+            continue
+        try:
+            text = dumps(record if isinstance(record, dict) else dict(record))
+        except (TypeError, ValueError) as err:
+            report.add(row, ROW, f"not JSON-serialisable: {err}")
+            continue
+        yield row, text
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)  # NaN/inf become NaN/Infinity, which validation then refuses
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"a value of type {type(value).__name__} has no JSON form")
+
+
+def record_errors(
+    report: ValidationReport,
+    row: int,
+    error: ValidationError,
+    model: type[BaseModel],
+    raw: bytes | str | None = None,
+) -> None:
+    """Add the errors of one failed row to ``report`` as ``RowError`` lines."""
+    for item in error.errors(include_url=False, include_context=False):
+        loc = item["loc"]
+        kind = item["type"]
+        value = item.get("input")
+        if not loc and kind == "json_invalid":
+            reason = item["msg"].removeprefix("Invalid JSON: ")
+            report.add(row, ROW, f"not valid JSON: {reason}", None if raw is None else brief(raw))
+            continue
+        if not loc and kind in _ROOT_NOT_OBJECT:
+            report.add(row, ROW, f"expected a JSON object, got {_json_type(value)}", brief(value))
+            continue
+        path = ".".join(str(part) for part in loc) or ROW
+        if kind == "missing":
+            report.add(row, path, "field required")
+        elif kind == "extra_forbidden":
+            report.add(row, path, _unknown_field_reason(model, loc), brief(value))
+        else:
+            report.add(row, path, item["msg"], brief(value))
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _unknown_field_reason(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    name = str(loc[-1])
+    known = _model_at(model, loc[:-1])
+    reason = f"unknown field {name!r}"
+    if known is not None:
+        close = difflib.get_close_matches(name, list(known.model_fields), n=1)
+        if close:
+            reason += f"; did you mean {close[0]!r}?"
+    return reason
+
+
+def _model_at(model: type[BaseModel], path: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The (nested) model an error path points into, for suggesting its field names."""
+    current: type[BaseModel] | None = model
+    for part in path:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue  # a list index: the item model was already selected
+        info = current.model_fields.get(part)
+        current = _find_model(info.annotation) if info is not None else None
+    return current
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
