@@ -1,4 +1,4 @@
-"""Where finished parts go: a local folder now, object stores through the same protocol later.
+"""Where finished parts go: a local folder, or an object store (``stores.StorePartSink``).
 
 A sink stores parts under one hour-folder prefix and can list and delete the names in it, which
 is all that idempotent re-runs need: publish the new parts, then remove the stale parts of the
@@ -56,48 +56,3 @@ def remove_stale_parts(sink: PartSink, owned: re.Pattern[str], keep: set[str]) -
     for name in stale:
         sink.delete(name)
     return stale
-
-
-class S3Sink:
-    """Parts as objects under ``s3://bucket/prefix`` through an amazon-provider ``S3Hook``."""
-
-    def __init__(self, hook: object, bucket: str, prefix: str) -> None:
-        self.hook = hook
-        self.bucket = bucket
-        self.prefix = prefix
-
-    def put(self, name: str, data: bytes) -> str:
-        self.hook.load_bytes(data, key=self.prefix + name, bucket_name=self.bucket, replace=True)  # type: ignore[attr-defined]
-        return f"s3://{self.bucket}/{self.prefix}{name}"
-
-    def names(self) -> list[str]:
-        keys = self.hook.list_keys(bucket_name=self.bucket, prefix=self.prefix) or []  # type: ignore[attr-defined]
-        return sorted(k[len(self.prefix) :] for k in keys if "/" not in k[len(self.prefix) :])
-
-    def delete(self, name: str) -> None:
-        self.hook.delete_objects(bucket=self.bucket, keys=[self.prefix + name])  # type: ignore[attr-defined]
-
-
-class GCSSink:
-    """Parts as objects under ``gs://bucket/prefix`` through a google-provider ``GCSHook``."""
-
-    def __init__(self, hook: object, bucket: str, prefix: str) -> None:
-        self.hook = hook
-        self.bucket = bucket
-        self.prefix = prefix
-
-    def put(self, name: str, data: bytes) -> str:
-        self.hook.upload(  # type: ignore[attr-defined]
-            bucket_name=self.bucket,
-            object_name=self.prefix + name,
-            data=data,
-            mime_type="application/gzip",
-        )
-        return f"gs://{self.bucket}/{self.prefix}{name}"
-
-    def names(self) -> list[str]:
-        blobs = self.hook.list(bucket_name=self.bucket, prefix=self.prefix) or []  # type: ignore[attr-defined]
-        return sorted(b[len(self.prefix) :] for b in blobs if "/" not in b[len(self.prefix) :])
-
-    def delete(self, name: str) -> None:
-        self.hook.delete(bucket_name=self.bucket, object_name=self.prefix + name)  # type: ignore[attr-defined]

@@ -23,6 +23,39 @@ def source_name(source: Any) -> str:
     return str(source)
 
 
+class CountingReader(io.RawIOBase):
+    """Adapt any object with ``read()`` (S3 body, GCS reader) to a raw stream; count bytes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.inner.read(size)
+        self.count += len(chunk)
+        return chunk  # type: ignore[no-any-return]
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def maybe_gunzip(stream: Any) -> IO[bytes]:
+    """Return a reader of ``stream``'s content, gunzipped if it starts with gzip's magic bytes."""
+    buffered = (
+        stream
+        if isinstance(stream, io.BufferedReader)
+        else io.BufferedReader(CountingReader(stream))
+    )
+    if buffered.peek(2)[:2] == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+    return buffered
+
+
 @contextmanager
 def open_binary(source: Any) -> Iterator[IO[bytes]]:
     """Open ``source`` for reading bytes, transparently gunzipping; clear error if missing."""
@@ -39,12 +72,8 @@ def open_binary(source: Any) -> Iterator[IO[bytes]]:
         raise WorkMagicInputError(f"input {source_name(source)} is a directory") from err
     except PermissionError as err:
         raise WorkMagicInputError(f"input {source_name(source)} is not readable") from err
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     try:
-        if buffered.peek(2)[:2] == _GZIP_MAGIC:
-            with gzip.GzipFile(fileobj=buffered, mode="rb") as unzipped:
-                yield unzipped  # type: ignore[misc]
-        else:
-            yield buffered
+        with maybe_gunzip(raw) as stream:
+            yield stream
     finally:
-        buffered.close()
+        raw.close()

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from workmagic_provider.files.jsonl import read_json_lines
 from workmagic_provider.files.pipeline import UploadResult, upload_lines
-from workmagic_provider.files.sinks import GCSSink, PartSink, S3Sink
+from workmagic_provider.files.sinks import PartSink
 from workmagic_provider.sandbox.sample_data import custom_site_orders, write_json_lines
 from workmagic_provider.standards import parse_hour
+from workmagic_provider.stores import GCSStore, ObjectStore, S3Store, StorePartSink
 
 DEMO_ACCOUNT = "121226"
 DEMO_CATEGORY = "orders"
@@ -28,11 +29,12 @@ def _upload(source: Path, cloud: str, hour_text: str) -> tuple[UploadResult, Par
     hook = WorkMagicHook()
     folder = hook.hour_folder(parse_hour(hour_text))
     bucket = hook.settings.bucket
-    sink: PartSink
+    store: ObjectStore
     if cloud == "s3":
-        sink = S3Sink(hook.get_s3_hook(), bucket, folder.prefix)
+        store = S3Store(hook.get_s3_hook(), bucket)
     else:
-        sink = GCSSink(hook.get_gcs_hook(), bucket, folder.prefix)
+        store = GCSStore(hook.get_gcs_hook(), bucket)
+    sink = StorePartSink(store, folder.prefix)
     result = upload_lines(
         read_json_lines(source),
         schema="custom-site",

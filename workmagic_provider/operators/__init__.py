@@ -1,0 +1,1 @@
+"""Operators: one module per source; shared mechanics live in :mod:`.base`."""

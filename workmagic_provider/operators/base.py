@@ -1,0 +1,74 @@
+"""What every WorkMagic operator shares: the connection, the run's hour folder, the destination.
+
+An operator's ``execute`` reads like its flow: resolve the hour from the context, ask these
+helpers for the folder and the destination store, do the one thing, log counts, return a small
+summary to XCom. Nothing here reads the wall clock: the hour is the data interval's start hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+
+from workmagic_provider.exceptions import WorkMagicConfigError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from workmagic_provider.hooks.workmagic import WorkMagicHook
+    from workmagic_provider.standards import HourFolder
+    from workmagic_provider.stores import ObjectStore
+
+
+class WorkMagicBaseOperator(BaseOperator):
+    """Base of operators that write into a WorkMagic hour folder.
+
+    :param workmagic_conn_id: the ``workmagic`` connection (account, category, bucket, role).
+    :param data_category: overrides the connection's data category for this task.
+    """
+
+    #: "s3" or "gcs" for operators bound to one cloud; None follows the connection's ``cloud``.
+    destination_cloud: ClassVar[str | None] = None
+    template_fields: Sequence[str] = ("workmagic_conn_id", "data_category")
+    ui_color = "#e8f0ff"
+
+    def __init__(
+        self,
+        *,
+        workmagic_conn_id: str = "workmagic_default",
+        data_category: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.workmagic_conn_id = workmagic_conn_id
+        self.data_category = data_category
+
+    # -- shared pieces --------------------------------------------------------------------
+    def workmagic_hook(self) -> WorkMagicHook:
+        from workmagic_provider.hooks.workmagic import WorkMagicHook
+
+        return WorkMagicHook(workmagic_conn_id=self.workmagic_conn_id)
+
+    def run_hour(self, context: Context) -> datetime:
+        start = context.get("data_interval_start")
+        if start is None:
+            raise WorkMagicConfigError(
+                f"task {self.task_id}: the run has no data interval; schedule the DAG with "
+                "CronDataIntervalTimetable('0 * * * *', timezone='UTC')"
+            )
+        return start  # type: ignore[no-any-return]
+
+    def hour_folder(self, hook: WorkMagicHook, context: Context) -> HourFolder:
+        return hook.hour_folder(self.run_hour(context), data_category=self.data_category)
+
+    def destination_store(self, hook: WorkMagicHook) -> ObjectStore:
+        """WorkMagic's inbound bucket on this operator's cloud, through the connection's hooks."""
+        from workmagic_provider.stores import GCSStore, S3Store
+
+        cloud = hook.destination_cloud(self.destination_cloud)
+        if cloud == "s3":
+            return S3Store(hook.get_s3_hook(), hook.settings.bucket)
+        return GCSStore(hook.get_gcs_hook(), hook.settings.bucket)

@@ -1,0 +1,195 @@
+"""Object stores (S3, GCS) behind one small interface, so the sync and the part sinks are
+written once for both clouds.
+
+Credentials always come from the official provider hooks (``S3Hook``, ``GCSHook``); this module
+only uses the clients those hooks hand out, for what the hooks have no method for: streaming
+writes with metadata and listings with sizes, ETags and metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object as listed: key, size, ETag/md5 and (when the listing carries it) metadata."""
+
+    key: str
+    size: int
+    etag: str
+    metadata: Mapping[str, str] | None = field(default=None, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of this object's content as seen from its own bucket: size + ETag."""
+        return f"{self.size}:{self.etag}"
+
+
+class ObjectStore(Protocol):
+    """The operations the sync and the part sinks need from a bucket."""
+
+    scheme: str
+    bucket: str
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Objects directly under ``prefix`` (no deeper "folders"), sorted by key."""
+        ...
+
+    def metadata(self, key: str) -> Mapping[str, str] | None:
+        """User metadata of ``key``; ``None`` if the object does not exist."""
+        ...
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """A streaming reader of ``key``'s bytes."""
+        ...
+
+    def write_stream(self, key: str, stream: IO[bytes], metadata: Mapping[str, str]) -> None:
+        """Upload from a stream (multipart / resumable for large objects)."""
+        ...
+
+    def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None: ...
+
+    def delete(self, keys: list[str]) -> None: ...
+
+    def uri(self, key: str) -> str: ...
+
+
+def _direct_children(prefix: str, key: str) -> bool:
+    rest = key[len(prefix) :]
+    return bool(rest) and "/" not in rest
+
+
+class S3Store:
+    """An S3 bucket through an amazon-provider ``S3Hook`` (any credentials it was built with)."""
+
+    scheme = "s3"
+
+    def __init__(self, hook: Any, bucket: str, *, multipart_chunk_bytes: int = 8 * 1024**2) -> None:
+        self.hook = hook
+        self.bucket = bucket
+        self._client = hook.get_conn()
+        from boto3.s3.transfer import TransferConfig
+
+        self._transfer = TransferConfig(
+            multipart_threshold=multipart_chunk_bytes,
+            multipart_chunksize=multipart_chunk_bytes,
+            max_concurrency=4,
+            use_threads=True,
+        )
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        found = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if _direct_children(prefix, item["Key"]):
+                    found.append(
+                        ObjectInfo(item["Key"], int(item["Size"]), item["ETag"].strip('"'))
+                    )
+        return sorted(found, key=lambda o: o.key)
+
+    def metadata(self, key: str) -> Mapping[str, str] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return dict(head.get("Metadata") or {})
+
+    def open_read(self, key: str) -> IO[bytes]:
+        return self._client.get_object(Bucket=self.bucket, Key=key)["Body"]  # type: ignore[no-any-return]
+
+    def write_stream(self, key: str, stream: IO[bytes], metadata: Mapping[str, str]) -> None:
+        self._client.upload_fileobj(
+            stream,
+            self.bucket,
+            key,
+            ExtraArgs={"Metadata": dict(metadata)},
+            Config=self._transfer,
+        )
+
+    def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata))
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            if batch:
+                self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
+
+
+class GCSStore:
+    """A GCS bucket through a google-provider ``GCSHook``."""
+
+    scheme = "gs"
+
+    def __init__(self, hook: Any, bucket: str, *, chunk_bytes: int = 8 * 1024**2) -> None:
+        self.hook = hook
+        self.bucket = bucket
+        self._bucket = hook.get_conn().bucket(bucket)
+        self._chunk = chunk_bytes
+
+    def uri(self, key: str) -> str:
+        return f"gs://{self.bucket}/{key}"
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        found = [
+            ObjectInfo(
+                blob.name,
+                int(blob.size or 0),
+                blob.md5_hash or blob.etag or "",
+                dict(blob.metadata or {}),
+            )
+            for blob in self._bucket.list_blobs(prefix=prefix)
+            if _direct_children(prefix, blob.name)
+        ]
+        return sorted(found, key=lambda o: o.key)
+
+    def metadata(self, key: str) -> Mapping[str, str] | None:
+        blob = self._bucket.get_blob(key)
+        return None if blob is None else dict(blob.metadata or {})
+
+    def open_read(self, key: str) -> IO[bytes]:
+        return self._bucket.blob(key).open("rb", chunk_size=self._chunk)  # type: ignore[no-any-return]
+
+    def write_stream(self, key: str, stream: IO[bytes], metadata: Mapping[str, str]) -> None:
+        blob = self._bucket.blob(key, chunk_size=self._chunk)
+        blob.metadata = dict(metadata)
+        blob.upload_from_file(stream, content_type="application/octet-stream")
+
+    def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
+        blob = self._bucket.blob(key)
+        blob.metadata = dict(metadata)
+        blob.upload_from_string(data, content_type="application/octet-stream")
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self._bucket.blob(key).delete()
+
+
+class StorePartSink:
+    """The part sink of the upload pipeline over any :class:`ObjectStore` hour folder."""
+
+    def __init__(self, store: ObjectStore, prefix: str, metadata: Mapping[str, str] | None = None):
+        self.store = store
+        self.prefix = prefix
+        self.metadata = dict(metadata or {})
+
+    def put(self, name: str, data: bytes) -> str:
+        self.store.write_bytes(self.prefix + name, data, self.metadata)
+        return self.store.uri(self.prefix + name)
+
+    def names(self) -> list[str]:
+        return [info.key[len(self.prefix) :] for info in self.store.list(self.prefix)]
+
+    def delete(self, name: str) -> None:
+        self.store.delete([self.prefix + name])
