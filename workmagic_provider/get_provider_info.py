@@ -143,8 +143,10 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-workmagic",
         "name": "WorkMagic",
-        "description": "Deliver e-commerce order data to `WorkMagic <https://www.workmagic.io/>`__: "
-        "hourly S3/GCS uploads, warehouse unloads, object-store sync and the Enrich Order API.",
+        "description": (
+            "Deliver e-commerce order data to `WorkMagic <https://www.workmagic.io/>`__: hourly "
+            "S3/GCS uploads, warehouse unloads, object-store sync and the Enrich Order API."
+        ),
         "versions": [__version__],
         "integrations": [
             {

@@ -17,6 +17,7 @@ the Google libraries are imported only inside the methods that use them.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -121,12 +122,21 @@ class WorkMagicSettings:
                 conn_id,
                 conn_type,
             )
-        try:
-            extra = conn.extra_dejson
-        except Exception as err:  # malformed extra JSON: never echo it, it may hold secrets
-            raise WorkMagicConfigError(
-                f"connection {conn_id!r}: extra must be a JSON object ({type(err).__name__})"
-            ) from None
+        raw_extra = getattr(conn, "extra", None)
+        if isinstance(raw_extra, str) and raw_extra.strip():
+            # Parsed here, not with ``extra_dejson``: the SDK turns malformed JSON into {} and
+            # the user would be told every field is missing.
+            try:
+                extra = json.loads(raw_extra)
+            except ValueError as err:  # never echo the extra: it holds secrets
+                raise WorkMagicConfigError(
+                    f"connection {conn_id!r}: extra must be a JSON object (invalid JSON at "
+                    f"line {getattr(err, 'lineno', '?')}, column {getattr(err, 'colno', '?')})"
+                ) from None
+        elif isinstance(raw_extra, Mapping):
+            extra = raw_extra
+        else:
+            extra = getattr(conn, "extra_dejson", None) or {}
         return cls.from_fields(conn_id, extra, password=getattr(conn, "password", None))
 
     @classmethod
@@ -183,11 +193,16 @@ class WorkMagicSettings:
         region = get("region", DEFAULT_REGION)
         assert region is not None
         if not _REGION_RE.fullmatch(region):
-            raise fail("region", f"must be an AWS region such as us-east-1, got {_shown(region, secrets)}")
+            raise fail(
+                "region", f"must be an AWS region such as us-east-1, got {_shown(region, secrets)}"
+            )
 
         role_arn = get("role_arn")
         if role_arn is not None and not _ROLE_ARN_RE.fullmatch(role_arn):
-            raise fail("role_arn", f"role_arn must look like {ROLE_ARN_EXAMPLE}, got {_shown(role_arn, secrets)}")
+            raise fail(
+                "role_arn",
+                f"role_arn must look like {ROLE_ARN_EXAMPLE}, got {_shown(role_arn, secrets)}",
+            )
 
         external_id = get("external_id")
         if external_id is not None and not _EXTERNAL_ID_RE.fullmatch(external_id):
@@ -201,7 +216,9 @@ class WorkMagicSettings:
         gcp_conn_id = get("gcp_conn_id", DEFAULT_GCP_CONN_ID)
         for name, conn_ref in (("aws_conn_id", aws_conn_id), ("gcp_conn_id", gcp_conn_id)):
             if conn_ref is None or not _CONN_ID_RE.fullmatch(conn_ref):
-                raise fail(name, f"must be an Airflow connection id, got {_shown(conn_ref, secrets)}")
+                raise fail(
+                    name, f"must be an Airflow connection id, got {_shown(conn_ref, secrets)}"
+                )
 
         email = get("service_account_email")
         if email is not None:
@@ -287,12 +304,15 @@ def _text(value: object) -> str | None:
 
 
 def _mask(value: object, name: str) -> None:
+    """Register a secret with Airflow's masker (task process and supervisor)."""
     if not value or not isinstance(value, str):
         return
     try:
         from airflow.sdk.log import mask_secret
 
-        mask_secret(value, name)
+        # No ``name``: the masker would skip a value whose key does not look sensitive
+        # ("external_id" does not), and these values are secrets whatever they are called.
+        mask_secret(value)
     except Exception:  # masking must never break reading a connection
         log.debug("Could not register %s with the secrets masker", name, exc_info=True)
 
@@ -332,6 +352,23 @@ def _normalise_extra(conn_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in merged.items() if k in CONN_FIELDS}
 
 
+def _error_code(err: BaseException) -> str:
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", "") or "")
+    return ""
+
+
+def assume_role_denied_message(settings: WorkMagicSettings, code: str = "AccessDenied") -> str:
+    """WorkMagic's troubleshooting advice for a refused AssumeRole (no secret in it)."""
+    return (
+        f"Access Denied when assuming WorkMagic's role {settings.role_arn}: check role "
+        f"assumption + External ID. The External ID on connection {settings.conn_id!r} must be "
+        "the one WorkMagic issued with this role, and the IAM user of aws_conn_id "
+        f"{settings.aws_conn_id!r} must be the user ARN you registered with WorkMagic ({code})."
+    )
+
+
 @lru_cache(maxsize=1)
 def _workmagic_s3_hook_class() -> type[S3Hook]:
     """Build (once) the ``S3Hook`` subclass that assumes WorkMagic's role.
@@ -342,6 +379,7 @@ def _workmagic_s3_hook_class() -> type[S3Hook]:
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
+        from botocore.exceptions import ClientError
     except ImportError as err:
         raise MissingExtraError("apache-airflow-providers-amazon", "amazon") from err
 
@@ -393,9 +431,27 @@ def _workmagic_s3_hook_class() -> type[S3Hook]:
                 },
             )
             conn_id = base.conn_id if isinstance(base.conn_id, str) else self.aws_conn_id
-            return AwsConnectionWrapper.from_connection_metadata(
+            merged = AwsConnectionWrapper.from_connection_metadata(
                 conn_id=conn_id, login=base.login, password=base.password, extra=extra
             )
+            # Hook arguments (config=, verify=) win over the connection, as in AwsBaseHook.
+            return AwsConnectionWrapper(
+                conn=merged,
+                region_name=self._region_name or wm.region,
+                botocore_config=self._config,
+                verify=self._verify,
+            )
+
+        def get_session(self, region_name: str | None = None, deferrable: bool = False) -> Any:
+            """The provider's session; a refused AssumeRole becomes an error that says why."""
+            try:
+                return super().get_session(region_name=region_name, deferrable=deferrable)
+            except ClientError as err:
+                if err.operation_name != "AssumeRole":
+                    raise
+                raise WorkMagicConfigError(
+                    assume_role_denied_message(self.workmagic_settings, _error_code(err) or "?")
+                ) from err
 
     WorkMagicS3Hook.__module__ = __name__
     WorkMagicS3Hook.__qualname__ = "WorkMagicS3Hook"
@@ -524,9 +580,9 @@ class WorkMagicHook(BaseHook):
             s3 = self.get_s3_hook()
             base = s3.base_conn_config  # type: ignore[attr-defined]
             secrets += [base.password, base.aws_secret_access_key, base.aws_session_token]
-            s3.get_session()  # AssumeRole happens here
+            client = s3.get_conn()  # the AssumeRole happens here
             stage = "list"
-            page = s3.get_conn().list_objects_v2(Bucket=s.bucket, Prefix=s.account_prefix, MaxKeys=1)
+            page = client.list_objects_v2(Bucket=s.bucket, Prefix=s.account_prefix, MaxKeys=1)
         except Exception as err:
             return False, _redact(self._explain_s3_error(err, stage, location), secrets)
         found = page.get("KeyCount", len(page.get("Contents", []) or []))
@@ -537,10 +593,7 @@ class WorkMagicHook(BaseHook):
 
     def _explain_s3_error(self, err: Exception, stage: str, location: str) -> str:
         s = self.settings
-        code = ""
-        response = getattr(err, "response", None)
-        if isinstance(response, dict):
-            code = str(response.get("Error", {}).get("Code", ""))
+        code = _error_code(err)
         name = type(err).__name__
         if isinstance(err, WorkMagicConfigError):
             return str(err)
@@ -552,14 +605,8 @@ class WorkMagicHook(BaseHook):
         if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
             return f"Could not reach AWS ({name}): {err}"
         if stage == "assume":
-            if code in ("AccessDenied", "AccessDeniedException") or "AssumeRole" in str(err):
-                return (
-                    f"Access Denied when assuming WorkMagic's role {s.role_arn}: check role "
-                    f"assumption + External ID. The External ID on connection {s.conn_id!r} must "
-                    "be the one WorkMagic issued with this role, and the IAM user of aws_conn_id "
-                    f"{s.aws_conn_id!r} must be the user ARN you registered with WorkMagic "
-                    f"({code or name})."
-                )
+            if code.startswith("AccessDenied"):
+                return assume_role_denied_message(s, code)
             return f"Could not assume WorkMagic's role {s.role_arn} ({code or name}): {err}"
         if code in ("AccessDenied", "403", "Forbidden"):
             return (

@@ -1,0 +1,1 @@
+"""Hooks of the WorkMagic provider (``workmagic`` connection type: ``hooks.workmagic``)."""

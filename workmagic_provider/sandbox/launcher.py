@@ -1,0 +1,271 @@
+"""The sandbox: WorkMagic's side on loopback, for tests, the demo and users' dry runs.
+
+:class:`Sandbox` composes one small server class per part (``aws.AwsSandboxServer`` for S3 + STS,
+``gcs.GcsSandboxServer`` for GCS; the WorkMagic API server joins later) and knows the Airflow
+connections that point at them::
+
+    with Sandbox(account_id="121226") as sandbox:
+        os.environ.update(sandbox.env())           # AIRFLOW_CONN_*, STORAGE_EMULATOR_HOST
+        WorkMagicHook().get_s3_hook().load_bytes(b"...", key=..., bucket_name=sandbox.bucket)
+
+Every credential here is a sandbox-only test value; printing them is expected.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from workmagic_provider.sandbox.aws import (
+    WORKMAGIC_AWS_ACCOUNT,
+    AssumeRoleRecord,
+    AwsSandboxServer,
+    Denial,
+    S3Write,
+)
+from workmagic_provider.sandbox.gcs import DEFAULT_PROJECT, GcsSandboxServer
+from workmagic_provider.standards import validate_account_id, validate_bucket
+
+#: Connection ids the sandbox's connections use.
+AWS_CONN_ID = "wm_sandbox_aws"
+GCP_CONN_ID = "wm_sandbox_gcp"
+WORKMAGIC_CONN_ID = "workmagic_default"
+#: The customer's (dummy) IAM user keys: base credentials that AssumeRole into WorkMagic's role.
+CUSTOMER_ACCESS_KEY_ID = "AKIASANDBOXCUSTOMER1"
+CUSTOMER_SECRET_ACCESS_KEY = "sandbox-customer-secret-not-a-real-key"
+SERVICE_ACCOUNT_EMAIL = "workmagic-upload@test-project.iam.gserviceaccount.com"
+ENRICH_API_KEY = "sandbox-enrich-api-key"
+ORDERS_API_KEY = "sandbox-orders-api-key"
+#: Until the WorkMagic API server joins the sandbox, API URLs point at a closed loopback port so
+#: nothing run against the sandbox can reach the real WorkMagic API.
+UNREACHABLE_API_URL = "http://127.0.0.1:9"
+
+
+class Sandbox:
+    """Loopback S3/STS and GCS servers standing in for WorkMagic, with matching connections.
+
+    :param account_id: WorkMagic account id the sandbox issues a role for.
+    :param role_arn: default ``arn:aws:iam::588759585297:role/AmazonS3FolderAccess{account}``.
+    :param external_id: default ``ext_id_account_{account}``.
+    :param s3_port / gcs_port: 0 picks free ports.
+    """
+
+    def __init__(
+        self,
+        account_id: str = "121226",
+        data_category: str = "order-geo-date-data",
+        bucket: str = "workmagic-inbound-data",
+        region: str = "us-east-1",
+        *,
+        role_arn: str | None = None,
+        external_id: str | None = None,
+        host: str = "127.0.0.1",
+        s3_port: int = 0,
+        gcs_port: int = 0,
+        gcp_project: str = DEFAULT_PROJECT,
+        workmagic_aws_account: str = WORKMAGIC_AWS_ACCOUNT,
+    ) -> None:
+        self.account_id = validate_account_id(account_id)
+        self.data_category = data_category
+        self.bucket = validate_bucket(bucket)
+        self.region = region
+        self.gcp_project = gcp_project
+        self.role_arn = (
+            role_arn
+            or f"arn:aws:iam::{workmagic_aws_account}:role/AmazonS3FolderAccess{self.account_id}"
+        )
+        self.external_id = external_id or f"ext_id_account_{self.account_id}"
+        self.aws = AwsSandboxServer(
+            bucket=bucket,
+            region=region,
+            host=host,
+            port=s3_port,
+            workmagic_aws_account=workmagic_aws_account,
+        )
+        self.gcs = GcsSandboxServer(bucket=bucket, host=host, port=gcs_port, project=gcp_project)
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Sandbox:
+        if self._started:
+            return self
+        try:
+            self.aws.start()
+            self.gcs.start()
+            self.aws.issue_role(self.account_id, self.role_arn, self.external_id)
+        except BaseException:
+            self.stop()
+            raise
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        self.aws.stop()
+        self.gcs.stop()
+        self._started = False
+
+    def reset(self) -> None:
+        """Empty both stores (and moto's other services), keep the issued role and servers."""
+        self.aws.reset()
+        self.gcs.reset()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def s3_endpoint(self) -> str:
+        return self.aws.endpoint
+
+    @property
+    def gcs_endpoint(self) -> str:
+        return self.gcs.endpoint
+
+    @property
+    def account_prefix(self) -> str:
+        return f"account-{self.account_id}/"
+
+    @property
+    def writes(self) -> list[S3Write]:
+        """Allowed writes into the S3 inbound bucket since the last reset."""
+        return self.aws.writes
+
+    @property
+    def assumed_roles(self) -> list[AssumeRoleRecord]:
+        return self.aws.assumed_roles
+
+    @property
+    def denials(self) -> list[Denial]:
+        return self.aws.denials
+
+    # ------------------------------------------------------------------ connections
+    def connection_dicts(
+        self,
+        cloud: str = "s3",
+        *,
+        workmagic_conn_id: str = WORKMAGIC_CONN_ID,
+        **workmagic_extra: Any,
+    ) -> dict[str, dict[str, Any]]:
+        """Airflow connections (as dicts) for the sandbox: customer AWS, customer GCP, WorkMagic.
+
+        ``workmagic_extra`` overrides fields of the WorkMagic connection (e.g.
+        ``external_id="wrong"``); a field set to ``None`` is left out.
+        """
+        endpoint = self.s3_endpoint
+        aws = {
+            "conn_type": "aws",
+            "login": CUSTOMER_ACCESS_KEY_ID,
+            "password": CUSTOMER_SECRET_ACCESS_KEY,
+            "extra": {
+                "region_name": self.region,
+                "endpoint_url": endpoint,
+                # The amazon provider never uses the global endpoint_url for AssumeRole.
+                "service_config": {"sts": {"endpoint_url": endpoint}},
+            },
+        }
+        gcp = {
+            "conn_type": "google_cloud_platform",
+            "extra": {"is_anonymous": True, "project": self.gcp_project},
+        }
+        extra: dict[str, Any] = {
+            "account_id": self.account_id,
+            "data_category": self.data_category,
+            "cloud": cloud,
+            "bucket": self.bucket,
+            "region": self.region,
+            "role_arn": self.role_arn,
+            "external_id": self.external_id,
+            "aws_conn_id": AWS_CONN_ID,
+            "gcp_conn_id": GCP_CONN_ID,
+            "service_account_email": SERVICE_ACCOUNT_EMAIL,
+            "enrich_api_url": UNREACHABLE_API_URL,
+            "orders_api_key": ORDERS_API_KEY,
+            "orders_api_url": UNREACHABLE_API_URL,
+        }
+        extra.update(workmagic_extra)
+        workmagic = {
+            "conn_type": "workmagic",
+            "password": ENRICH_API_KEY,
+            "extra": {k: v for k, v in extra.items() if v is not None},
+        }
+        return {AWS_CONN_ID: aws, GCP_CONN_ID: gcp, workmagic_conn_id: workmagic}
+
+    def connections(self, cloud: str = "s3", **overrides: Any) -> dict[str, str]:
+        """Connection id -> JSON string for ``AIRFLOW_CONN_<ID>`` (see :meth:`connection_dicts`)."""
+        return {
+            conn_id: json.dumps(conn)
+            for conn_id, conn in self.connection_dicts(cloud, **overrides).items()
+        }
+
+    def env(self, cloud: str = "s3", **overrides: Any) -> dict[str, str]:
+        """Environment for Airflow processes: ``AIRFLOW_CONN_*`` and ``STORAGE_EMULATOR_HOST``."""
+        env = {
+            f"AIRFLOW_CONN_{conn_id.upper()}": value
+            for conn_id, value in self.connections(cloud, **overrides).items()
+        }
+        env["STORAGE_EMULATOR_HOST"] = self.gcs_endpoint
+        return env
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)  # flushed: the sandbox often runs with stdout piped (compose, CI)
+
+
+def serve(
+    account_id: str = "121226",
+    *,
+    data_category: str = "order-geo-date-data",
+    bucket: str = "workmagic-inbound-data",
+    region: str = "us-east-1",
+    cloud: str = "s3",
+    host: str = "127.0.0.1",
+    s3_port: int = 0,
+    gcs_port: int = 0,
+    print_fn: Callable[[str], Any] = _echo,
+    stop_event: threading.Event | None = None,
+) -> None:
+    """Run a :class:`Sandbox` until SIGINT/SIGTERM (or ``stop_event``), printing how to use it."""
+    stop = stop_event or threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_args: stop.set())
+    try:
+        with Sandbox(
+            account_id,
+            data_category,
+            bucket,
+            region,
+            host=host,
+            s3_port=s3_port,
+            gcs_port=gcs_port,
+        ) as sandbox:
+            print_fn(f"WorkMagic sandbox for account {sandbox.account_id} is running.")
+            print_fn(f"  S3 + STS (moto): {sandbox.s3_endpoint}")
+            print_fn(f"  GCS (emulator):  {sandbox.gcs_endpoint}")
+            print_fn(f"  bucket:          {sandbox.bucket}")
+            print_fn(f"  role ARN:        {sandbox.role_arn}")
+            print_fn(f"  External ID:     {sandbox.external_id}")
+            print_fn("Export these in the shell that runs Airflow (sandbox-only values):")
+            for name, value in sandbox.env(cloud).items():
+                print_fn(f"export {name}={shlex.quote(value)}")
+            print_fn("Press Ctrl+C to stop.")
+            while not stop.wait(0.5):
+                pass
+            print_fn("Stopping the WorkMagic sandbox.")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
