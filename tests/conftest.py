@@ -157,3 +157,32 @@ def load_dag_file(dags_folder: Path) -> Iterator[Callable[[str, str], Any]]:
     yield load
     for name in loaded:
         sys.modules.pop(name, None)
+
+
+# --------------------------------------------------------------------------- customer side
+@pytest.fixture(scope="session")
+def customer_storage(sandbox: Any) -> Iterator[Any]:
+    """The customer's own buckets (sync sources): plain moto S3 + a bucket in the GCS emulator."""
+    from workmagic_provider.sandbox.customer import CustomerStorage
+
+    storage = CustomerStorage(sandbox).start()
+    try:
+        yield storage
+    finally:
+        storage.stop()
+
+
+@pytest.fixture
+def customer(
+    clean_sandbox: Any,
+    customer_storage: Any,
+    airflow_connections: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """Empty customer buckets, empty WorkMagic buckets, and every connection in the env."""
+    import json
+
+    customer_storage.create_buckets()
+    for conn_id, conn in customer_storage.connection_dicts().items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    return customer_storage

@@ -225,6 +225,8 @@ class WorkMagicGate:
         self._writes: list[S3Write] = []
         self._assumes: list[AssumeRoleRecord] = []
         self._denials: list[Denial] = []
+        #: called after every recorded write (fault-injection tests stop the server from here)
+        self.write_listeners: list[Callable[[S3Write], None]] = []
 
     # ------------------------------------------------------------------ state
     def issue_role(self, role: IssuedRole) -> None:
@@ -369,10 +371,14 @@ class WorkMagicGate:
         captured, _body, out = _call_buffered(self.app, environ, start_response)
         if 200 <= captured.code < 300:
             assert role is not None
+            records = [
+                S3Write(method, k, access_key_id, action, role.account_id) for k in allowed_keys
+            ]
             with self._lock:
-                self._writes.extend(
-                    S3Write(method, k, access_key_id, action, role.account_id) for k in allowed_keys
-                )
+                self._writes.extend(records)
+            for listener in list(self.write_listeners):
+                for record in records:
+                    listener(record)
         return out
 
     def _classify(
@@ -498,10 +504,11 @@ class AwsSandboxServer:
             from workmagic_provider.exceptions import MissingExtraError
 
             raise MissingExtraError("moto[server]", "sandbox") from err
-        moto_app = DomainDispatcherApplication(create_backend_app)
-        self.gate = WorkMagicGate(
-            moto_app, bucket=self.bucket, workmagic_aws_account=self.workmagic_aws_account
-        )
+        if self.gate is None:  # a restart keeps issued roles, handed-out keys and records
+            moto_app = DomainDispatcherApplication(create_backend_app)
+            self.gate = WorkMagicGate(
+                moto_app, bucket=self.bucket, workmagic_aws_account=self.workmagic_aws_account
+            )
         self._server = make_server(
             self.host, self.port, self.gate, threaded=True, request_handler=_quiet_handler()
         )
