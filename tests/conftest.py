@@ -186,3 +186,43 @@ def customer(
     for conn_id, conn in customer_storage.connection_dicts().items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     return customer_storage
+
+
+# --------------------------------------------------------------------------- DAG runs
+@pytest.fixture
+def example_dag(airflow_db: Path) -> Callable[[str], Any]:
+    """Load an example DAG from the repository's ``dags/`` by id (the folder ``dag.test`` syncs)."""
+
+    def load(dag_id: str) -> Any:
+        path = REPO_ROOT / "dags" / f"{dag_id}.py"
+        spec = importlib.util.spec_from_file_location(f"wm_example_{dag_id}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        from airflow.sdk import DAG
+
+        return next(v for v in vars(module).values() if isinstance(v, DAG) and v.dag_id == dag_id)
+
+    return load
+
+
+def run_hour(dag: Any, hour: Any, **kwargs: Any) -> Any:
+    """``dag.test()`` for the data interval that starts at ``hour`` (UTC); returns the run."""
+    from datetime import timedelta
+
+    run = dag.test(logical_date=hour + timedelta(hours=1), **kwargs)
+    assert run.data_interval_start == hour, (run.data_interval_start, hour)
+    return run
+
+
+def xcom_return(run: Any, task_id: str) -> Any:
+    """The return value a task of ``run`` pushed to XCom."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(
+            run_id=run.run_id, key="return_value", task_ids=task_id, dag_ids=run.dag_id
+        )
+        row = session.scalars(query).first()
+        return None if row is None else XComModel.deserialize_value(row)

@@ -60,3 +60,8 @@ def hourly_dag_kwargs(doc_md: str, **overrides: Any) -> dict[str, Any]:
     }
     kwargs.update(overrides)
     return kwargs
+
+
+def param_or_variable(param: str, variable: str, default: str = "") -> str:
+    """A template: the DAG param if a manual trigger set it, else the Airflow Variable."""
+    return f"{{{{ params.{param} or var.value.get('{variable}', '{default}') }}}}"

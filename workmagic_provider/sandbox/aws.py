@@ -227,6 +227,9 @@ class WorkMagicGate:
         self._denials: list[Denial] = []
         #: called after every recorded write (fault-injection tests stop the server from here)
         self.write_listeners: list[Callable[[S3Write], None]] = []
+        #: set while the server is stopped: requests still in flight on kept-alive connections
+        #: get a 503 instead of quietly reaching moto
+        self.offline = False
 
     # ------------------------------------------------------------------ state
     def issue_role(self, role: IssuedRole) -> None:
@@ -274,6 +277,9 @@ class WorkMagicGate:
 
     # ------------------------------------------------------------------ dispatch
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.offline:
+            start_response("503 Service Unavailable", [("Connection", "close")])
+            return [b"the WorkMagic sandbox is stopped"]
         path = _wsgi_path(environ)
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
@@ -513,6 +519,7 @@ class AwsSandboxServer:
             self.host, self.port, self.gate, threaded=True, request_handler=_quiet_handler()
         )
         self.port = self._server.server_port
+        self.gate.offline = False
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"wm-sandbox-aws-{self.port}", daemon=True
         )
@@ -523,6 +530,8 @@ class AwsSandboxServer:
     def stop(self) -> None:
         if self._server is None:
             return
+        if self.gate is not None:
+            self.gate.offline = True
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

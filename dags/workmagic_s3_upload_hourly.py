@@ -1,0 +1,45 @@
+"""Hourly upload of exported order files into WorkMagic's S3 bucket (S3 option 1)."""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, Param
+
+from workmagic_provider.example_defaults import (
+    hourly_dag_kwargs,
+    param_or_variable,
+    workmagic_params,
+)
+from workmagic_provider.operators.s3 import S3UploadToWorkMagicOperator
+
+DOC = """
+### WorkMagic: upload an hourly order export
+
+Each run reads the JSON Lines export of its data interval's hour
+(`<export root>/YYYY/MM/DD/HH.jsonl`, local or `s3://`/`gs://`), validates every order against
+the custom-site schema, and publishes size-capped `.json.gz` parts into WorkMagic's hour folder
+as WorkMagic's role. A re-run of the hour overwrites its own parts; with `on_invalid="fail"`
+nothing is published while any row is invalid (the task log names row, field and reason).
+
+**One-time setup**: the `workmagic_default` connection (see the S3 sync DAG), and the Variable
+`workmagic_export_root` (where your exports land).
+"""
+
+with DAG(
+    dag_id="workmagic_s3_upload_hourly",
+    **hourly_dag_kwargs(
+        DOC,
+        params=workmagic_params(
+            export_root=Param("", type="string", description="overrides the Variable"),
+        ),
+    ),
+) as dag:
+    S3UploadToWorkMagicOperator(
+        task_id="upload_hour",
+        workmagic_conn_id="{{ params.workmagic_conn_id }}",
+        source=(
+            param_or_variable("export_root", "workmagic_export_root") + "/"
+            "{{ data_interval_start.strftime('%Y/%m/%d/%H') }}.jsonl"
+        ),
+        schema="custom-site",
+        on_invalid="fail",
+    )
