@@ -8,6 +8,7 @@ writes with metadata and listings with sizes, ETags and metadata.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
@@ -162,9 +163,11 @@ class GCSStore:
         return self._bucket.blob(key).open("rb", chunk_size=self._chunk)  # type: ignore[no-any-return]
 
     def write_stream(self, key: str, stream: IO[bytes], metadata: Mapping[str, str]) -> None:
+        """Resumable upload in chunks; the object appears only when the last chunk is in."""
         blob = self._bucket.blob(key, chunk_size=self._chunk)
         blob.metadata = dict(metadata)
-        blob.upload_from_file(stream, content_type="application/octet-stream")
+        with blob.open("wb", ignore_flush=True, content_type="application/octet-stream") as out:
+            shutil.copyfileobj(stream, out, self._chunk)
 
     def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
         blob = self._bucket.blob(key)

@@ -72,7 +72,6 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
     def input_lines(self) -> Iterator[tuple[int, bytes | str]]:
         """Every input as numbered JSON lines: files first (in order), then ``rows``."""
         from workmagic_provider.files.jsonl import read_json_lines
-        from workmagic_provider.schemas.validate import records_as_json_lines
 
         offset = 0
         for path in _as_list(self.source):
@@ -83,6 +82,8 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
                 yield last, line
             offset = last
         if self.rows is not None:
+            from workmagic_provider.schemas.validate import records_as_json_lines
+
             if not isinstance(self.rows, Iterable) or isinstance(self.rows, (str, bytes, Mapping)):
                 raise WorkMagicConfigError(
                     f"rows must be a list of mappings, got {type(self.rows).__name__}"
