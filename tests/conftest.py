@@ -215,6 +215,7 @@ def run_hour(dag: Any, hour: Any, **kwargs: Any) -> Any:
 
     run = dag.test(logical_date=hour + timedelta(hours=1), **kwargs)
     assert run.data_interval_start == hour, (run.data_interval_start, hour)
+    assert run.data_interval_end - run.data_interval_start == timedelta(hours=1)
     return run
 
 

@@ -312,6 +312,7 @@ def test_s3_hook_assumes_the_workmagic_role_with_the_provider_machinery(monkeypa
 
 def test_s3_hook_arguments_win_over_the_connection(monkeypatch):
     import airflow.providers.amazon  # noqa: F401  (dev dependency; fail loudly if missing)
+
     _base_aws(monkeypatch)
     set_conn(monkeypatch, **FULL_EXTRA)
     s3 = WorkMagicHook().get_s3_hook(verify=False, config={"retries": {"max_attempts": 7}})
@@ -322,6 +323,7 @@ def test_s3_hook_arguments_win_over_the_connection(monkeypatch):
 
 def test_s3_hook_refuses_a_base_connection_that_assumes_its_own_role(monkeypatch):
     import airflow.providers.amazon  # noqa: F401  (dev dependency; fail loudly if missing)
+
     _base_aws(monkeypatch, role_arn="arn:aws:iam::111122223333:role/Mine")
     set_conn(monkeypatch, **FULL_EXTRA)
     with pytest.raises(WorkMagicConfigError, match="IAM user ARN you registered"):
