@@ -117,15 +117,24 @@ def test_destination_stopped_mid_sync_then_retry_completes(
     assert _destination(sandbox) == files
 
 
-def test_wrong_external_id_fails_naming_the_role_without_secrets(
-    customer: Any, sandbox: Any, airflow_connections: Any
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"external_id": "ext_id_typo_4242"},
+        {"role_arn": "arn:aws:iam::588759585297:role/AmazonS3FolderAccess999"},
+    ],
+    ids=["wrong-external-id", "wrong-role"],
+)
+def test_wrong_external_id_or_role_fails_naming_the_role_without_secrets(
+    customer: Any, sandbox: Any, airflow_connections: Any, override: dict[str, str]
 ) -> None:
     from workmagic_provider.exceptions import WorkMagicError
     from workmagic_provider.operators.s3 import S3SyncToWorkMagicOperator
 
     _put_sources(customer, 2)
     wrong = "ext_id_typo_4242"
-    airflow_connections(external_id=wrong)
+    airflow_connections(**override)
+    role = override.get("role_arn", sandbox.role_arn)
     operator = S3SyncToWorkMagicOperator(
         task_id="sync_hour",
         source_bucket=customer.bucket,
@@ -135,7 +144,7 @@ def test_wrong_external_id_fails_naming_the_role_without_secrets(
     with pytest.raises(WorkMagicError) as raised:
         operator.execute({"data_interval_start": HOUR})  # type: ignore[arg-type]
     message = str(raised.value)
-    assert sandbox.role_arn in message
+    assert role in message
     assert "External ID" in message
     assert wrong not in message and sandbox.external_id not in message
     assert "sandbox-customer-secret" not in message
