@@ -41,15 +41,43 @@ def run_child(argv: Sequence[str]) -> ChildRun:
     return ChildRun(json.loads(last), wall, usage.ru_maxrss / 1024)  # ru_maxrss is KiB on Linux
 
 
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS (``VmHWM``), for a child to put in its report.
+
+    ``ChildRun.peak_rss_mb`` comes from ``wait4``'s ``ru_maxrss``, which on Linux also holds the
+    spawning parent's RSS at the time of the spawn (the pre-exec memory's high-water mark is
+    kept across exec), so it is only right while the parent is small. A parent that hosts a
+    server (``bench_sync``'s sandbox) must read this instead.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], *, left_columns: int = 0
+) -> None:
+    """Print an aligned table; numbers right-aligned, the first ``left_columns`` left-aligned."""
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
-        print("  ".join(c.rjust(w) if n else c.ljust(w) for c, w in zip(row, widths, strict=True)))
+        print(
+            "  ".join(
+                c.rjust(w) if n and i >= left_columns else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             print("  ".join("-" * w for w in widths))
 
