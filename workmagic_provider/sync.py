@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ FINGERPRINT_MARK = "workmagic-fingerprint"
 RECIPE_MARK = "workmagic-recipe"
 
 Action = Literal["copy", "transform", "skip"]
+_PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
@@ -149,6 +151,28 @@ class HourSync:
             marks[RECIPE_MARK] = self.settings.recipe
         return marks
 
+    def _identical_copies(self, sources: list[ObjectInfo], existing: list[ObjectInfo]) -> set[str]:
+        """Names whose destination object has the source's exact bytes, known from listings alone.
+
+        A single-part upload's ETag is the MD5 of its bytes in both buckets (multipart ETags and
+        SSE-KMS ETags are not, and never match here), so equal plain-MD5 ETags and sizes prove
+        a byte copy is current without one HEAD request per object.
+        """
+        by_name = {o.key[len(self.destination_prefix) :]: o for o in existing}
+        same = set()
+        for info in sources:
+            name = info.key[len(self.source_prefix) :]
+            there = by_name.get(name)
+            if (
+                there is not None
+                and not self._needs_transform(info)
+                and there.size == info.size
+                and _PLAIN_MD5.fullmatch(info.etag)
+                and there.etag == info.etag
+            ):
+                same.add(name)
+        return same
+
     def _destination_marks(self, objects: list[ObjectInfo]) -> dict[str, Mapping[str, str]]:
         """Metadata of destination objects (listings of S3 carry none: HEAD them in parallel)."""
         known = {o.key: o.metadata for o in objects if o.metadata is not None}
@@ -226,7 +250,10 @@ class HourSync:
         )
         sources = self.source.list(self.source_prefix)
         existing = self.destination.list(self.destination_prefix)
-        marks_by_name = self._destination_marks(existing)
+        identical = self._identical_copies(sources, existing)
+        marks_by_name = self._destination_marks(
+            [o for o in existing if o.key[len(self.destination_prefix) :] not in identical]
+        )
         owned = {
             n: m for n, m in marks_by_name.items() if m.get(SYNC_MARK) == self.settings.sync_id
         }
@@ -234,6 +261,10 @@ class HourSync:
         todo: list[tuple[str, ObjectInfo, bool, dict[str, str]]] = []
         for info in sources:
             name = info.key[len(self.source_prefix) :]
+            if name in identical:
+                result.files.append(FileOutcome(name, "skip", [name]))
+                log.info("unchanged %s: skipped (same MD5)", self.source.uri(info.key))
+                continue
             transform = self._needs_transform(info)
             marks = self._marks(name, info, transform)
             current = [n for n, m in owned.items() if m.get(SOURCE_MARK) == name]
