@@ -108,3 +108,23 @@ def test_upload_with_invalid_rows_publishes_nothing_and_names_the_row(
     assert summary["rows_written"] == 4 and summary["rejected"] == 1
     assert rejected.read_bytes() == rows[2] + b"\n"
     assert len(clean_sandbox.aws.list_keys(PREFIX)) == 1
+
+
+def test_gcs_upload_of_rows_from_xcom_lands_in_the_emulator(
+    clean_sandbox: Any, airflow_connections: Any
+) -> None:
+    from decimal import Decimal
+
+    from workmagic_provider.operators.gcs import GCSUploadToWorkMagicOperator
+
+    airflow_connections(cloud="gcs")
+    hour = HOURS[1]
+    rows: list[Any] = list(custom_site_orders(30, hour=hour))
+    rows[0]["total_price"] = Decimal("19.90")  # what a database cursor hands over
+    rows.append(["not", "a", "mapping"])
+    operator = GCSUploadToWorkMagicOperator(task_id="upload", rows=rows, on_invalid="skip")
+    summary = operator.execute({"data_interval_start": hour})  # type: ignore[arg-type]
+    assert summary["rows_written"] == 30 and summary["rejected"] == 1
+    assert summary["destination"].startswith("gs://workmagic-inbound-data/account-121226/")
+    names = clean_sandbox.gcs.list_names(f"{PREFIX}{hour:%Y/%m/%d/%H}/")
+    assert names == [f"{PREFIX}{hour:%Y/%m/%d/%H}/{hour:%Y-%m-%d-%H}-upload-0000.json.gz"]

@@ -63,13 +63,36 @@ def mixed_lines(count: int) -> list[tuple[int, bytes]]:
     return lines
 
 
+def _wait(condition: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _workers_ready(before: set[int]) -> bool:
+    """Every worker started since ``before`` runs its reader thread, i.e. has said "ready"."""
+    started = _children() - before
+    return bool(started) and all(len(os.listdir(f"/proc/{pid}/task")) >= 2 for pid in started)
+
+
+def waiting_for_workers(lines: list[tuple[int, Any]], at: int = 1200) -> Iterator[tuple[int, Any]]:
+    """``lines``, pausing at line ``at`` until the workers are ready: however slow the machine,
+    the workers then really validate part of the input (and the test is deterministic)."""
+    before = _children()
+    for index, item in enumerate(lines):
+        if index == at:
+            _wait(lambda: _workers_ready(before))
+        yield item
+
+
 def run_upload(
     lines: list[tuple[int, Any]], root: Path, workers: int, **kwargs: Any
 ) -> tuple[dict[str, bytes], dict[str, Any], list[tuple[int, bytes]]]:
     rejected: list[tuple[int, bytes]] = []
     report = ValidationReport("custom-site", max_errors=50)
     result = upload_lines(
-        iter(lines),
+        waiting_for_workers(lines) if workers else iter(lines),
         schema="custom-site",
         folder=FOLDER,
         flow="upload",
@@ -119,6 +142,7 @@ def test_batches_match_the_row_by_row_reference(tmp_path: Path) -> None:
     for workers in (0, 1, 3):
         parts, report, rejected, stats = _batched(lines, workers)
         assert stats.workers == workers
+        assert (stats.remote_batches > 0) == (workers > 0)
         assert parts == ref_parts
         assert report.to_dict() == ref_report.to_dict()
         assert rejected == ref_rejected
@@ -135,7 +159,7 @@ def _batched(
     )
     stats = ParallelStats()
     for batch in validate_json_batches(
-        lines,
+        waiting_for_workers(lines, at=400) if workers else lines,
         "custom-site",
         report=report,
         rejected=lambda row, raw: rejected.append((row, raw)),
@@ -258,8 +282,12 @@ def test_killed_worker_is_a_clear_error_and_nothing_is_published(tmp_path: Path)
     def source() -> Iterator[tuple[int, bytes]]:
         for index, item in enumerate(lines):
             if index == 2000:
-                for pid in _children() - before:
-                    os.kill(pid, signal.SIGKILL)
+                (pid,) = _children() - before
+                deadline = time.monotonic() + 30
+                while len(os.listdir(f"/proc/{pid}/task")) < 2:  # its reader thread: it is ready
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                os.kill(pid, signal.SIGKILL)
                 time.sleep(0.2)
             yield item
 
@@ -271,6 +299,42 @@ def test_killed_worker_is_a_clear_error_and_nothing_is_published(tmp_path: Path)
     assert "nothing was published" in str(err.value)
     assert sink.names() == []
     assert _children() - before == set()  # no worker left behind
+
+
+def test_a_worker_that_cannot_start_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = mixed_lines(2000)
+    expected = run_upload(lines, tmp_path / "p0", 0)
+    monkeypatch.setattr(parallel, "_BOOTSTRAP", "import sys; sys.exit(3)")
+    rejected: list[tuple[int, bytes]] = []
+    report = ValidationReport("custom-site", max_errors=50)
+    before = _children()
+
+    def source() -> Iterator[tuple[int, bytes]]:
+        for index, item in enumerate(lines):
+            if index == 1200:  # the workers were started; let them fail
+                _wait(lambda: not _children() - before)
+            yield item
+
+    result = upload_lines(
+        source(),
+        schema="custom-site",
+        folder=FOLDER,
+        flow="upload",
+        sink=LocalDirSink(tmp_path / "p1", FOLDER.prefix),
+        rejected=lambda row, raw: rejected.append((row, raw)),
+        report=report,
+        on_invalid="skip",
+        workers=2,
+    )
+    assert result.workers == 0
+    folder = tmp_path / "p1" / FOLDER.prefix
+    assert {p.name: p.read_bytes() for p in sorted(folder.iterdir())} == expected[0]
+    assert rejected == expected[2]
+    assert (
+        "exited with code 3 (its error is in the log above) while starting; going on" in caplog.text
+    )
 
 
 def test_worker_exception_is_reported_with_its_rows() -> None:

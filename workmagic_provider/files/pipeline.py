@@ -10,17 +10,19 @@ removed, so a re-run that produces fewer parts leaves exactly its own output.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
+from workmagic_provider.files.parallel import ParallelStats, resolve_workers, validate_json_batches
 from workmagic_provider.files.part_writer import Part, PartWriter
 from workmagic_provider.files.sinks import PartSink, remove_stale_parts
-from workmagic_provider.schemas import SchemaOptions, ValidationReport, validate_json_lines
+from workmagic_provider.schemas import SchemaOptions, ValidationReport
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HourFolder, owned_part_pattern
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ class UploadResult:
     parts: list[Part] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     published: bool = False
+    workers: int = 0  # validation processes that ran (0: validated in the calling process)
+    worker_peak_rss_kib: int = 0  # largest peak resident memory of one of them
 
     @property
     def rows_written(self) -> int:
@@ -58,28 +62,8 @@ class UploadResult:
         }
 
 
-def _tee_rejected(
-    lines: Iterable[tuple[int, bytes]], report: ValidationReport, rejected: RejectedConsumer
-) -> Iterator[tuple[int, bytes]]:
-    """Hand lines to the validator and pass each one it rejected to ``rejected``.
-
-    The validator pulls one line, validates it, and yields it or not before pulling the next,
-    so a rise of ``rows_rejected`` between two pulls belongs to the line handed out last.
-    """
-    previous: tuple[int, bytes] | None = None
-    seen = report.rows_rejected
-    for item in lines:
-        if previous is not None and report.rows_rejected > seen:
-            seen = report.rows_rejected
-            rejected(*previous)
-        previous = item
-        yield item
-    if previous is not None and report.rows_rejected > seen:
-        rejected(*previous)
-
-
 def upload_lines(
-    lines: Iterable[tuple[int, bytes]],
+    lines: Iterable[tuple[int, bytes | str]],
     *,
     schema: str,
     folder: HourFolder,
@@ -92,12 +76,24 @@ def upload_lines(
     rejected: RejectedConsumer | None = None,
     report: ValidationReport | None = None,
     prune: bool = True,
+    workers: int | None = None,
 ) -> UploadResult:
-    """Validate JSON lines and publish them as size-capped parts of ``folder`` into ``sink``."""
+    """Validate JSON lines and publish them as size-capped parts of ``folder`` into ``sink``.
+
+    ``rejected(row, raw_line)`` receives every rejected row, in order. ``workers``: processes
+    that validate beside this one, which reads, compresses and validates too
+    (``workmagic_provider.files.parallel``); ``None`` (default) means usable CPUs minus one, at
+    most 2 (so none on one CPU), and no process is started for an input of a single batch
+    (512 KiB); ``0`` validates here only. The parts, report and rejected rows are the same
+    whatever ``workers`` is; a worker that dies fails the upload before anything is published.
+    """
     if on_invalid not in ("fail", "skip"):
         raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
+    workers = resolve_workers(workers)
     report = report if report is not None else ValidationReport(schema)
     result = UploadResult(report=report)
+    stats = ParallelStats()
+    first_error = len(report.errors)
     with tempfile.TemporaryDirectory(prefix="workmagic-parts-") as spool:
         spool_dir = Path(spool)
 
@@ -111,10 +107,21 @@ def upload_lines(
             max_part_bytes=max_part_bytes,
             compresslevel=compresslevel,
         )
-        source = _tee_rejected(lines, report, rejected) if rejected else lines
-        for row in validate_json_lines(source, schema, report=report, options=options):
-            writer.write(row)
+        batches = validate_json_batches(
+            lines,
+            schema,
+            report=report,
+            options=options,
+            rejected=rejected,
+            workers=workers,
+            stats=stats,
+        )
+        for batch in batches:
+            writer.write_block(batch.data, batch.rows)
         spooled = writer.close()
+        result.workers = stats.workers
+        result.worker_peak_rss_kib = stats.worker_peak_rss_kib
+        _sort_new_errors(report, first_error)
 
         if not report.ok:
             log.warning("%s", report.summary(max_lines=10))
@@ -132,7 +139,8 @@ def upload_lines(
         for name in result.removed:
             log.info("removed stale part %s%s left by an earlier run", folder.prefix, name)
     log.info(
-        "%s %s: %d rows read, %d written in %d parts (%d bytes), %d rejected, %d stale removed",
+        "%s %s: %d rows read, %d written in %d parts (%d bytes), %d rejected, %d stale removed"
+        " (validated in %s)",
         flow,
         folder.prefix,
         report.rows_total,
@@ -141,5 +149,18 @@ def upload_lines(
         result.bytes_written,
         report.rows_rejected,
         len(result.removed),
+        f"{result.workers} worker processes" if result.workers else "this process",
     )
     return result
+
+
+def _sort_new_errors(report: ValidationReport, start: int) -> None:
+    """Put the errors added during this upload in row order.
+
+    Validation errors arrive batch by batch, so an error a reader added itself (e.g. a CSV
+    line it could not split) for a row of a later batch can precede them; a stable sort by row
+    restores the order the row-by-row path had (errors of one row keep their order).
+    """
+    added = report.errors[start:]
+    if any(a.row > b.row for a, b in itertools.pairwise(added)):
+        report.errors[start:] = sorted(added, key=lambda error: error.row)

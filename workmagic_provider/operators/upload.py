@@ -18,7 +18,7 @@ from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from workmagic_provider.schemas import SchemaOptions
+    from workmagic_provider.schemas import SchemaOptions, ValidationReport
 
 
 class UploadToWorkMagicOperator(WorkMagicBaseOperator):
@@ -69,7 +69,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         self.flow = flow
 
     # -- inputs ---------------------------------------------------------------------------
-    def input_lines(self) -> Iterator[tuple[int, bytes | str]]:
+    def input_lines(self, report: ValidationReport) -> Iterator[tuple[int, bytes | str]]:
         """Every input as numbered JSON lines: files first (in order), then ``rows``."""
         from workmagic_provider.files.jsonl import read_json_lines
 
@@ -89,7 +89,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
                     f"rows must be a list of mappings, got {type(self.rows).__name__}"
                 )
             numbered = zip(itertools.count(offset + 1), self.rows, strict=False)
-            yield from records_as_json_lines(numbered)
+            yield from records_as_json_lines(numbered, report)
 
     # -- run ------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, object]:
@@ -104,7 +104,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         report = ValidationReport(self.schema)
         with _RejectedWriter(self.rejected_path) as rejected:
             result = upload_lines(
-                self.input_lines(),
+                self.input_lines(report),
                 schema=self.schema,
                 folder=folder,
                 flow=self.flow,

@@ -21,13 +21,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from workmagic_provider.exceptions import WorkMagicConfigError
+if TYPE_CHECKING:
+    from workmagic_provider.exceptions import WorkMagicConfigError
 
 UnknownFields = Literal["allow", "reject", "ignore"]
 
@@ -41,6 +42,19 @@ EXTRA_BEHAVIOUR: dict[str, Literal["allow", "forbid", "ignore"]] = {
 }
 
 _ENUM_VALUE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+
+
+def config_error(message: str) -> WorkMagicConfigError:
+    """A :class:`~workmagic_provider.exceptions.WorkMagicConfigError`, imported when needed.
+
+    ``workmagic_provider.exceptions`` imports Airflow (about 2 s); importing it lazily keeps the
+    schema modules loadable with pydantic alone, so parallel validation workers (see
+    ``workmagic_provider.schemas.batch``) start in a fraction of a second. The error raised is
+    the same class either way.
+    """
+    from workmagic_provider.exceptions import WorkMagicConfigError
+
+    return WorkMagicConfigError(message)
 
 
 @dataclass(frozen=True)
@@ -62,14 +76,14 @@ class SchemaOptions:
 
     def __post_init__(self) -> None:
         if self.unknown_fields is not None and self.unknown_fields not in EXTRA_BEHAVIOUR:
-            raise WorkMagicConfigError(
+            raise config_error(
                 f"unknown_fields must be 'allow', 'reject', 'ignore' or None, "
                 f"got {self.unknown_fields!r}"
             )
         if self.week_start is not None:
             day = self.week_start.strip().upper() if isinstance(self.week_start, str) else None
             if day not in WEEKDAYS:
-                raise WorkMagicConfigError(
+                raise config_error(
                     f"week_start must be a weekday name such as 'MONDAY' or None, "
                     f"got {self.week_start!r}"
                 )
@@ -80,14 +94,14 @@ class SchemaOptions:
 
 def _enum_values(name: str, values: Any) -> tuple[str, ...]:
     if isinstance(values, str):
-        raise WorkMagicConfigError(f"{name} must be a list of names such as ('STATE',), not a str")
+        raise config_error(f"{name} must be a list of names such as ('STATE',), not a str")
     try:
         items = tuple(values)
     except TypeError as err:
-        raise WorkMagicConfigError(f"{name} must be a list of names, got {values!r}") from err
+        raise config_error(f"{name} must be a list of names, got {values!r}") from err
     for item in items:
         if not isinstance(item, str) or not _ENUM_VALUE_RE.fullmatch(item):
-            raise WorkMagicConfigError(
+            raise config_error(
                 f"{name} values must be uppercase names such as 'STATE', got {item!r}"
             )
     return tuple(dict.fromkeys(items))
@@ -280,5 +294,6 @@ __all__ = [
     "SchemaOptions",
     "UnknownFields",
     "UtcTimestamp",
+    "config_error",
     "unknown_fields_of",
 ]

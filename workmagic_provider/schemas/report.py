@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.schemas.common import config_error
 
 #: ``RowError.field`` of problems with a whole row (not valid JSON, not an object).
 ROW = "<row>"
@@ -66,9 +66,9 @@ class ValidationReport:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_errors, bool) or not isinstance(self.max_errors, int):
-            raise WorkMagicConfigError(f"max_errors must be an integer, got {self.max_errors!r}")
+            raise config_error(f"max_errors must be an integer, got {self.max_errors!r}")
         if self.max_errors < 0:
-            raise WorkMagicConfigError(f"max_errors must not be negative, got {self.max_errors}")
+            raise config_error(f"max_errors must not be negative, got {self.max_errors}")
 
     @property
     def rows_rejected(self) -> int:
@@ -105,7 +105,7 @@ class ValidationReport:
     def merge(self, other: ValidationReport) -> ValidationReport:
         """Add ``other``'s counts and errors to this report (keeping the cap); returns self."""
         if other.schema != self.schema:
-            raise WorkMagicConfigError(
+            raise config_error(
                 f"cannot merge a {other.schema!r} report into a {self.schema!r} report"
             )
         self.rows_valid += other.rows_valid

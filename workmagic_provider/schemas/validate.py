@@ -1,11 +1,11 @@
 """Streaming validation: rows in, valid rows out as compact JSON, errors into a report.
 
-The hot path stays in pydantic-core: each line is validated straight from its bytes
-(``model_validate_json``) and written back with the model's serializer; Python only looks at a
-row when it fails, to turn pydantic's errors into :class:`RowError` lines. Output is
-deterministic (declared fields in schema order, then pass-through fields in input order;
-fields that are absent or null are not written), so validating the output again returns it
-byte for byte.
+The hot path stays in pydantic-core: each line is validated straight from its bytes and written
+back with the serializer (for the custom-site order through the model's typed-dict twin, see
+:mod:`workmagic_provider.schemas.fastpath`); Python only looks at a row when it fails, to turn
+the model's errors into :class:`RowError` lines. Output is deterministic (declared fields in
+schema order, then pass-through fields in input order; fields that are absent or null are not
+written), so validating the output again returns it byte for byte.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from __future__ import annotations
 import difflib
 import json
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from workmagic_provider.exceptions import WorkMagicConfigError
-from workmagic_provider.schemas.common import SchemaOptions, unknown_fields_of
+from workmagic_provider.schemas.common import SchemaOptions, config_error, unknown_fields_of
 from workmagic_provider.schemas.custom_site import build_custom_site_model
 from workmagic_provider.schemas.enrich import build_enrich_model
+from workmagic_provider.schemas.fastpath import RowCodec, codec_for
 from workmagic_provider.schemas.imported import build_imported_model
 from workmagic_provider.schemas.report import ROW, ValidationReport, brief
 
@@ -39,7 +40,7 @@ def get_model(name: str, options: SchemaOptions | None = None) -> type[BaseModel
     if options is None:
         options = _DEFAULT_OPTIONS
     elif not isinstance(options, SchemaOptions):
-        raise WorkMagicConfigError(f"options must be a SchemaOptions, got {type(options).__name__}")
+        raise config_error(f"options must be a SchemaOptions, got {type(options).__name__}")
     if name == "custom-site":
         return build_custom_site_model(unknown_fields_of(options, "allow"))
     if name == "enrich":
@@ -54,24 +55,47 @@ def get_model(name: str, options: SchemaOptions | None = None) -> type[BaseModel
                 extra_date_types=options.extra_date_types,
             )
         )
-    raise WorkMagicConfigError(f"unknown schema {name!r}; valid names: {', '.join(SCHEMA_NAMES)}")
+    raise config_error(f"unknown schema {name!r}; valid names: {', '.join(SCHEMA_NAMES)}")
+
+
+#: Schemas validated through a typed-dict twin of their model (the high-volume one).
+_TWINNED = frozenset({"custom-site"})
+
+
+def get_codec(name: str, options: SchemaOptions | None = None) -> RowCodec:
+    """How rows of schema ``name`` are validated and written (cached per model)."""
+    return _codec(get_model(name, options), name in _TWINNED)
+
+
+@cache
+def _codec(model: type[BaseModel], twin: bool) -> RowCodec:
+    if twin:
+        return codec_for(model)
+    validator = model.__pydantic_validator__
+    return RowCodec(model, validator.validate_json, model.__pydantic_serializer__.to_json, None)
+
+
+#: Receives each rejected row: its row number and its raw input line.
+RejectedConsumer = Callable[[int, Any], None]
 
 
 def validate_json_lines(
-    lines: Iterable[tuple[int, bytes]],
+    lines: Iterable[tuple[int, bytes | str]],
     schema: str,
     *,
     report: ValidationReport,
     options: SchemaOptions | None = None,
+    rejected: RejectedConsumer | None = None,
 ) -> Iterator[bytes]:
     """Validate ``(row number, JSON object bytes)`` pairs; yield each valid row as compact JSON.
 
     Invalid rows (including lines that are not JSON or not an object) go to ``report`` and are
-    skipped; valid rows keep flowing in input order. Lazy and constant-memory. The output bytes
-    carry no newline.
+    skipped; valid rows keep flowing in input order. ``rejected(row, raw_line)``, if given, is
+    called for each invalid row right after its errors were recorded. Lazy and constant-memory.
+    The output bytes carry no newline.
     """
-    model = get_model(schema, options)  # unknown schema fails here, not at the first row
-    return _validate_json(lines, model, report)
+    codec = get_codec(schema, options)  # unknown schema fails here, not at the first row
+    return _validate_json(lines, codec, report, rejected)
 
 
 def validate_records(
@@ -87,28 +111,39 @@ def validate_records(
     number, UUIDs as strings), so rows from CSV, Excel or a database cursor follow exactly the
     same rules and produce exactly the same output as JSON Lines.
     """
-    model = get_model(schema, options)
-    return _validate_json(_records_as_json(records, report), model, report)
+    codec = get_codec(schema, options)
+    return _validate_json(records_as_json_lines(records, report), codec, report, None)
 
 
 def _validate_json(
-    lines: Iterable[tuple[int, bytes | str]], model: type[BaseModel], report: ValidationReport
+    lines: Iterable[tuple[int, bytes | str]],
+    codec: RowCodec,
+    report: ValidationReport,
+    rejected: RejectedConsumer | None,
 ) -> Iterator[bytes]:
-    validate = model.model_validate_json
-    dump = model.__pydantic_serializer__.to_json
+    validate, dump, model = codec.validate, codec.dump, codec.model
     for row, raw in lines:
         try:
-            obj = validate(raw)
-        except ValidationError as err:
-            record_errors(report, row, err, model, raw)
-            continue
+            out = dump(validate(raw), exclude_none=True)
+        except ValidationError as error:
+            try:
+                out = codec.recheck(raw, error)
+            except ValidationError as err:
+                record_errors(report, row, err, model, raw)
+                if rejected is not None:
+                    rejected(row, raw)
+                continue
         report.rows_valid += 1
-        yield dump(obj, exclude_none=True)
+        yield out
 
 
-def _records_as_json(
+def records_as_json_lines(
     records: Iterable[tuple[int, Mapping[str, Any]]], report: ValidationReport
 ) -> Iterator[tuple[int, str]]:
+    """Numbered mappings as JSON lines (dates ISO-8601, Decimal as numbers), for the pipeline.
+
+    A record that is not a mapping or has no JSON form is reported as a row error, not dropped.
+    """
     dumps = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
     for row, record in records:
         if not isinstance(record, Mapping):
