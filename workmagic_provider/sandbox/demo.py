@@ -41,14 +41,19 @@ def _upload(source: Path, cloud: str, hour_text: str) -> tuple[UploadResult, Par
         folder=folder,
         flow="upload",
         sink=sink,
-        max_part_bytes=250_000,
+        max_part_bytes=100_000,  # small parts so the demo shows the split
     )
     return result, sink
 
 
 def run_demo(rows: int = 5000, hour: str = "2026-03-08T02:00:00Z") -> int:
+    import logging
+
     from workmagic_provider.sandbox.launcher import Sandbox
 
+    logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own table
+    for name in ("airflow", "botocore", "werkzeug", "workmagic_provider"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     print(f"WorkMagic provider demo: {rows:,} custom-site orders for hour {hour}")
     with tempfile.TemporaryDirectory(prefix="workmagic-demo-") as work:
         source = Path(work) / "orders.jsonl"
@@ -61,9 +66,10 @@ def run_demo(rows: int = 5000, hour: str = "2026-03-08T02:00:00Z") -> int:
                 os.environ.update(sandbox.env(cloud=cloud))
                 result, sink = _upload(source, cloud, hour)
                 print(f"\n{cloud.upper()}: {len(result.parts)} parts, {result.rows_written:,} rows")
-                print(f"  {'part':<70} {'rows':>7} {'bytes':>9}")
+                width = max(len(p.location) for p in result.parts)
+                print(f"  {'part':<{width}} {'rows':>7} {'bytes':>9}")
                 for part in result.parts:
-                    print(f"  {part.location:<70} {part.rows:>7,} {part.bytes:>9,}")
+                    print(f"  {part.location:<{width}} {part.rows:>7,} {part.bytes:>9,}")
                 again, _ = _upload(source, cloud, hour)
                 same = [p.name for p in again.parts] == [p.name for p in result.parts]
                 listed = sink.names()
