@@ -98,7 +98,7 @@ def window(
     lookback: timedelta = DEFAULT_LOOKBACK,
 ) -> tuple[datetime, datetime]:
     """Half-open UTC window ``[start - lookback, end)`` a warehouse query selects rows from."""
-    start, end = (_aware_utc(data_interval_start), _aware_utc(data_interval_end))
+    start, end = (to_utc(data_interval_start), to_utc(data_interval_end))
     if end < start:
         raise WorkMagicConfigError(
             f"data interval end {end.isoformat()} is before its start {start.isoformat()}"
@@ -108,10 +108,21 @@ def window(
     return start - lookback, end
 
 
-def _aware_utc(moment: datetime) -> datetime:
+def to_utc(moment: datetime) -> datetime:
+    """A plain ``datetime`` in UTC (pendulum's DateTime loses its zone in some arithmetic)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise WorkMagicConfigError(f"datetime {moment.isoformat()} has no time zone")
-    return moment.astimezone(timezone.utc)
+    utc = moment.astimezone(timezone.utc)
+    return datetime(
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+        tzinfo=timezone.utc,
+    )
 
 
 def hour_path(hour: datetime) -> str:

@@ -206,3 +206,11 @@ def test_uri_per_cloud() -> None:
 def test_bucket_refused(bucket: str) -> None:
     with pytest.raises(WorkMagicConfigError, match="bucket"):
         validate_bucket(bucket)
+
+
+def test_window_of_pendulum_datetimes_stays_aware_utc() -> None:
+    start = pendulum.datetime(2026, 3, 8, 2, tz="Europe/Berlin")
+    low, high = window(start, start + timedelta(hours=1))
+    assert low == datetime(2026, 3, 8, 0, tzinfo=UTC) and low.tzinfo is not None
+    assert high == datetime(2026, 3, 8, 2, tzinfo=UTC) and high.utcoffset() == timedelta(0)
+    assert type(low) is datetime and type(high) is datetime

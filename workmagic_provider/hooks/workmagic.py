@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
+    from workmagic_provider.hooks.api import WorkMagicApiClient
+
 log = logging.getLogger(__name__)
 
 CLOUDS = ("s3", "gcs")
@@ -556,6 +558,19 @@ class WorkMagicHook(BaseHook):
         except ImportError as err:
             raise MissingExtraError("apache-airflow-providers-google", "google") from err
         return GCSHook(gcp_conn_id=self.settings.gcp_conn_id, **gcs_hook_kwargs)
+
+    def get_api_client(self, api: str = "enrich", **client_kwargs: Any) -> WorkMagicApiClient:
+        """A batched, retrying client of WorkMagic's Enrich (``"enrich"``) or Orders API.
+
+        Keyword arguments go to :class:`~workmagic_provider.hooks.api.WorkMagicApiClient`
+        (``batch_size``, ``max_workers``, ``retry``, ``max_rps``).
+        """
+        from workmagic_provider.hooks.api import ApiEndpoint, WorkMagicApiClient
+
+        endpoints = {"enrich": ApiEndpoint.enrich, "orders": ApiEndpoint.orders}
+        if api not in endpoints:
+            raise WorkMagicConfigError(f"api must be 'enrich' or 'orders', got {api!r}")
+        return WorkMagicApiClient(endpoints[api](self.settings), **client_kwargs)
 
     # ------------------------------------------------------------------ UI test button
     def test_connection(self) -> tuple[bool, str]:

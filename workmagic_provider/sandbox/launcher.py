@@ -1,8 +1,8 @@
 """The sandbox: WorkMagic's side on loopback, for tests, the demo and users' dry runs.
 
 :class:`Sandbox` composes one small server class per part (``aws.AwsSandboxServer`` for S3 + STS,
-``gcs.GcsSandboxServer`` for GCS; the WorkMagic API server joins later) and knows the Airflow
-connections that point at them::
+``gcs.GcsSandboxServer`` for GCS, ``api.ApiSandboxServer`` for the Enrich and Orders APIs) and
+knows the Airflow connections that point at them::
 
     with Sandbox(account_id="121226") as sandbox:
         os.environ.update(sandbox.env())           # AIRFLOW_CONN_*, STORAGE_EMULATOR_HOST
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from workmagic_provider.sandbox.api import ApiSandboxServer
 from workmagic_provider.sandbox.aws import (
     WORKMAGIC_AWS_ACCOUNT,
     AssumeRoleRecord,
@@ -41,8 +42,8 @@ CUSTOMER_SECRET_ACCESS_KEY = "sandbox-customer-secret-not-a-real-key"
 SERVICE_ACCOUNT_EMAIL = "workmagic-upload@test-project.iam.gserviceaccount.com"
 ENRICH_API_KEY = "sandbox-enrich-api-key"
 ORDERS_API_KEY = "sandbox-orders-api-key"
-#: Until the WorkMagic API server joins the sandbox, API URLs point at a closed loopback port so
-#: nothing run against the sandbox can reach the real WorkMagic API.
+#: A closed loopback port: API URLs point here when the sandbox runs without its API server
+#: (``api=False``), so nothing run against the sandbox can reach the real WorkMagic API.
 UNREACHABLE_API_URL = "http://127.0.0.1:9"
 
 
@@ -52,7 +53,10 @@ class Sandbox:
     :param account_id: WorkMagic account id the sandbox issues a role for.
     :param role_arn: default ``arn:aws:iam::588759585297:role/AmazonS3FolderAccess{account}``.
     :param external_id: default ``ext_id_account_{account}``.
-    :param s3_port / gcs_port: 0 picks free ports.
+    :param s3_port / gcs_port / api_port: 0 picks free ports.
+    :param api: run the WorkMagic API server (Enrich + Orders API); its state is a SQLite file
+        (``api_state_path``, default a temporary file) that survives ``sandbox.api.stop()`` /
+        ``start()``.
     """
 
     def __init__(
@@ -69,6 +73,9 @@ class Sandbox:
         gcs_port: int = 0,
         gcp_project: str = DEFAULT_PROJECT,
         workmagic_aws_account: str = WORKMAGIC_AWS_ACCOUNT,
+        api: bool = True,
+        api_port: int = 0,
+        api_state_path: str | None = None,
     ) -> None:
         self.account_id = validate_account_id(account_id)
         self.data_category = data_category
@@ -88,6 +95,19 @@ class Sandbox:
             workmagic_aws_account=workmagic_aws_account,
         )
         self.gcs = GcsSandboxServer(bucket=bucket, host=host, port=gcs_port, project=gcp_project)
+        self.enrich_api_key = ENRICH_API_KEY
+        self.orders_api_key = ORDERS_API_KEY
+        self.api: ApiSandboxServer | None = (
+            ApiSandboxServer(
+                host=host,
+                port=api_port,
+                state_path=api_state_path,
+                enrich_api_key=ENRICH_API_KEY,
+                orders_api_key=ORDERS_API_KEY,
+            )
+            if api
+            else None
+        )
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -97,6 +117,8 @@ class Sandbox:
         try:
             self.aws.start()
             self.gcs.start()
+            if self.api is not None:
+                self.api.start()
             self.aws.issue_role(self.account_id, self.role_arn, self.external_id)
         except BaseException:
             self.stop()
@@ -107,12 +129,16 @@ class Sandbox:
     def stop(self) -> None:
         self.aws.stop()
         self.gcs.stop()
+        if self.api is not None:
+            self.api.stop()  # the state file stays until exit: start() again finds the orders
         self._started = False
 
     def reset(self) -> None:
         """Empty both stores (and moto's other services), keep the issued role and servers."""
         self.aws.reset()
         self.gcs.reset()
+        if self.api is not None and self.api.running:
+            self.api.reset()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -133,6 +159,13 @@ class Sandbox:
     @property
     def gcs_endpoint(self) -> str:
         return self.gcs.endpoint
+
+    @property
+    def api_endpoint(self) -> str:
+        """Base URL of the Enrich and Orders APIs (a closed port when there is no API server)."""
+        if self.api is None:
+            return UNREACHABLE_API_URL
+        return self.api.endpoint
 
     @property
     def account_prefix(self) -> str:
@@ -191,9 +224,9 @@ class Sandbox:
             "aws_conn_id": AWS_CONN_ID,
             "gcp_conn_id": GCP_CONN_ID,
             "service_account_email": SERVICE_ACCOUNT_EMAIL,
-            "enrich_api_url": UNREACHABLE_API_URL,
+            "enrich_api_url": self._api_url(),
             "orders_api_key": ORDERS_API_KEY,
-            "orders_api_url": UNREACHABLE_API_URL,
+            "orders_api_url": self._api_url(),
         }
         extra.update(workmagic_extra)
         workmagic = {
@@ -202,6 +235,16 @@ class Sandbox:
             "extra": {k: v for k, v in extra.items() if v is not None},
         }
         return {AWS_CONN_ID: aws, GCP_CONN_ID: gcp, workmagic_conn_id: workmagic}
+
+    def _api_url(self) -> str:
+        # A stopped API server keeps its port: connections stay valid across stop()/start().
+        if self.api is None or not self.api.port:
+            return UNREACHABLE_API_URL
+        return (
+            f"http://127.0.0.1:{self.api.port}"
+            if self.api.host in ("0.0.0.0", "")
+            else f"http://{self.api.host}:{self.api.port}"
+        )
 
     def connections(self, cloud: str = "s3", **overrides: Any) -> dict[str, str]:
         """Connection id -> JSON string for ``AIRFLOW_CONN_<ID>`` (see :meth:`connection_dicts`)."""
@@ -234,6 +277,7 @@ def serve(
     host: str = "127.0.0.1",
     s3_port: int = 0,
     gcs_port: int = 0,
+    api_port: int = 0,
     print_fn: Callable[[str], Any] = _echo,
     stop_event: threading.Event | None = None,
 ) -> None:
@@ -252,6 +296,7 @@ def serve(
             host=host,
             s3_port=s3_port,
             gcs_port=gcs_port,
+            api_port=api_port,
         ) as sandbox:
             print_fn(f"WorkMagic sandbox for account {sandbox.account_id} is running.")
             print_fn(f"  S3 + STS (moto): {sandbox.s3_endpoint}")
@@ -259,6 +304,11 @@ def serve(
             print_fn(f"  bucket:          {sandbox.bucket}")
             print_fn(f"  role ARN:        {sandbox.role_arn}")
             print_fn(f"  External ID:     {sandbox.external_id}")
+            if sandbox.api is not None:
+                print_fn(f"  WorkMagic API:   {sandbox.api_endpoint}")
+                print_fn(f"    Enrich API key (Bearer):    {sandbox.enrich_api_key}")
+                print_fn(f"    Orders API key (X-API-KEY): {sandbox.orders_api_key}")
+                print_fn(f"    state file:                 {sandbox.api.state_path}")
             print_fn("Export these in the shell that runs Airflow (sandbox-only values):")
             for name, value in sandbox.env(cloud).items():
                 print_fn(f"export {name}={shlex.quote(value)}")

@@ -1,0 +1,332 @@
+"""EnrichOrdersOperator inside ``dag.test()`` against the sandbox's API server over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_hour, xcom_return
+
+from workmagic_provider.sandbox.api import ApiFaults
+from workmagic_provider.sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
+
+from .conftest import HOUR, SOURCE_CONN_ID, enrich_row, ti_state
+
+pytestmark = pytest.mark.integration
+
+DAG_TEMPLATE = """
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import DAG
+from workmagic_provider.example_defaults import hourly_timetable
+from workmagic_provider.operators.enrich import EnrichOrdersOperator
+
+with DAG(
+    dag_id="{dag_id}",
+    schedule=hourly_timetable(),
+    start_date=datetime(2026, 3, 1, tzinfo=timezone.utc),
+    catchup=False,
+) as dag:
+    EnrichOrdersOperator(
+        task_id="enrich",
+        retry_delay=timedelta(seconds=1),
+        backoff=0.1,
+        {args}
+    )
+"""
+
+SQL = (
+    "SELECT order_id, order_timestamp, sales_amount, profit_amount, currency FROM enrich_orders "
+    "WHERE updated_at >= '{{ workmagic_window_start }}' "
+    "AND updated_at < '{{ workmagic_window_end }}' ORDER BY row_no"
+)
+
+
+CONTEXT: Any = {"data_interval_start": HOUR, "data_interval_end": HOUR + timedelta(hours=1)}
+
+
+def dag_source(dag_id: str, **args: Any) -> str:
+    text = "\n        ".join(f"{name}={value}," for name, value in args.items())
+    return DAG_TEMPLATE.format(dag_id=dag_id, args=text)
+
+
+def stamp(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_10k_orders_through_429_storms_and_500s_enriched_exactly_once(
+    api: Any,
+    airflow_connections: Any,
+    orders_db_conn: Any,
+    load_dag_file: Any,
+    airflow_db: Any,
+    tmp_path: Path,
+    capfd: Any,
+) -> None:
+    in_window = stamp(HOUR + timedelta(minutes=30))
+    rows: list[dict[str, Any]] = []
+    updated: list[str] = []
+
+    def add(row: dict[str, Any], when: str = in_window) -> None:
+        rows.append(row)
+        updated.append(when)
+
+    for n in range(9_600):  # valid, known, recent
+        add(enrich_row(n))
+    for n in range(9_600, 9_700):  # invalid for our schema (and the sandbox's rules)
+        kind = n % 4
+        variants: list[dict[str, Any]] = [
+            {"sales_amount": -5},
+            {"order_timestamp": "2026-03-08 02:00:00"},  # no zone
+            {"sales_amount": "lots"},
+            {"order_timestamp": None},
+        ]
+        add(enrich_row(n, **variants[kind]))
+    for n in range(9_700, 9_800):  # older than 28 days before data_interval_end
+        add(enrich_row(n, at=HOUR - timedelta(days=40)))
+    for n in range(9_800, 9_850):  # unknown to WorkMagic: the API refuses them
+        add(enrich_row(n))
+    for n in range(150):  # the same order again, later row: last wins
+        add(enrich_row(n, sales_amount=999.0 + n))
+    for n in range(20_000, 20_200):  # updated outside the window: not selected
+        add(enrich_row(n), when=stamp(HOUR - timedelta(hours=5)))
+    assert len(rows) == 10_200
+    orders_db_conn(rows, updated)
+    known = [f"ord_{n:06d}" for n in range(9_800)] + [f"ord_{n:06d}" for n in range(20_000, 20_200)]
+    api.seed_orders(known)
+    api.faults = ApiFaults(
+        latency=0.002,
+        error_rate=0.05,
+        storm_every=50,
+        storm_seconds=1.2,
+        retry_after=1,
+        seed=11,
+    )
+    rejected_path = tmp_path / "rejected.jsonl"
+    dag = load_dag_file(
+        dag_source(
+            "wm_enrich_10k",
+            source_conn_id=repr(SOURCE_CONN_ID),
+            sql=repr(SQL),
+            chunk_size=1000,
+            on_invalid="'skip'",
+            rejected_path=repr(str(rejected_path)),
+            verify=True,
+            verify_limit=1000,
+            max_attempts=8,
+            retries=0,
+        ),
+        "wm_enrich_10k",
+    )
+    started = time.monotonic()
+    run = run_hour(dag, HOUR)
+    elapsed = time.monotonic() - started
+    assert run.state == "success", elapsed
+    summary = xcom_return(run, "enrich")
+
+    # every valid, known, recent order once, with its last values
+    expected = {}
+    for n in range(9_600):
+        expected[f"ord_{n:06d}"] = (
+            enrich_row(n, sales_amount=999.0 + n) if n < 150 else enrich_row(n)
+        )
+    state = api.enriched()
+    assert set(state) == set(expected)
+    for order_id, row in expected.items():
+        assert state[order_id]["sales_amount"] == row["sales_amount"], order_id
+        assert state[order_id]["profit_amount"] == row["profit_amount"]
+        assert (state[order_id]["currency"] or "USD") == row["currency"]
+    deliveries = api.delivery_counts()
+    assert set(deliveries) == set(expected) and set(deliveries.values()) == {1}
+    assert api.statuses[429] > 0 and api.statuses[500] > 0
+
+    # everything is accounted for: nothing silently dropped
+    assert summary["rows_total"] == 10_000  # the 200 rows outside the window were not selected
+    assert summary["rows_invalid"] == 100 and summary["rows_valid"] == 9_900
+    assert summary["duplicates_collapsed"] == 150 and summary["orders"] == 9_750
+    assert summary["accepted"] == 9_600
+    assert summary["skipped_too_old"] == 100
+    assert summary["rejected"] == 50 and summary["failed"] == 0
+    assert {e["field"] for e in summary["invalid"]} >= {"sales_amount", "order_timestamp"}
+    assert all(e["reason"] for e in summary["invalid"])
+    assert summary["verify"]["checked"] == 9_600 and summary["verify"]["matched"] == 9_600
+    assert summary["retries"] > 0 and summary["statuses"].get("429")
+    # the sidecar holds the 100 invalid rows and the 50 refused by the API, whole
+    lines = rejected_path.read_text().splitlines()
+    assert len(lines) == 150
+    refused = {json.loads(line).get("order_id") for line in lines}
+    assert {f"ord_{n:06d}" for n in range(9_800, 9_850)} <= refused
+
+    # the keys never reach logs or XCom
+    logged = "".join(capfd.readouterr())
+    assert "accepted" in logged and "skipped as too old" in logged
+    assert ENRICH_API_KEY not in logged and ORDERS_API_KEY not in logged
+    assert ENRICH_API_KEY not in json.dumps(summary)
+    assert elapsed < 60
+
+
+def test_api_killed_mid_run_then_retry_completes_without_loss_or_double_delivery(
+    api: Any,
+    airflow_connections: Any,
+    load_dag_file: Any,
+    airflow_db: Any,
+    tmp_path: Path,
+    capfd: Any,
+) -> None:
+    rows = [enrich_row(n) for n in range(3_000)]
+    source = tmp_path / "orders.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    api.seed_orders(r["order_id"] for r in rows)
+    api.faults = ApiFaults(latency=0.005)
+    stopped, restarted = threading.Event(), threading.Event()
+    delivered = [0]
+
+    def stop_after_some(kind: str, ids: list[str]) -> None:
+        delivered[0] += len(ids)
+        if delivered[0] >= 800 and not stopped.is_set():
+            stopped.set()
+            threading.Thread(target=api.stop).start()
+
+    def restart_when_retrying() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if stopped.is_set() and ti_state("wm_enrich_kill") == "up_for_retry":
+                api.start()
+                restarted.set()
+                return
+            time.sleep(0.05)
+
+    api.delivery_listeners.append(stop_after_some)
+    watcher = threading.Thread(target=restart_when_retrying, daemon=True)
+    watcher.start()
+    dag = load_dag_file(
+        dag_source(
+            "wm_enrich_kill",
+            source=repr(str(source)),
+            batch_size=50,
+            max_workers=2,
+            max_attempts=3,
+            retries=1,
+        ),
+        "wm_enrich_kill",
+    )
+    try:
+        run = run_hour(dag, HOUR)
+    finally:
+        api.delivery_listeners.clear()
+        if not api.running:
+            api.start()
+    watcher.join(timeout=5)
+    assert stopped.is_set() and restarted.is_set()
+    assert run.state == "success"
+    assert run.get_task_instance("enrich").try_number == 2
+    summary = xcom_return(run, "enrich")
+    assert summary["already_applied"] >= 800 and summary["failed"] == 0
+    assert summary["already_applied"] + summary["accepted"] == 3_000
+    state = api.enriched()
+    assert len(state) == 3_000
+    deliveries = api.delivery_counts()
+    assert len(deliveries) == 3_000 and set(deliveries.values()) == {1}  # none lost, none twice
+    logged = "".join(capfd.readouterr())
+    assert "could not be delivered" in logged and "already applied by an earlier try" in logged
+    assert ENRICH_API_KEY not in logged
+
+
+def test_bad_key_fails_with_a_clear_401_and_never_shows_the_key(
+    api: Any,
+    sandbox: Any,
+    airflow_connections: Any,
+    load_dag_file: Any,
+    airflow_db: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: Any,
+) -> None:
+    from workmagic_provider.hooks.api import WorkMagicApiAuthError
+    from workmagic_provider.operators.enrich import EnrichOrdersOperator
+
+    wrong = "wm-enrich-key-typo-5b0e7d"
+    conn = sandbox.connection_dicts()["workmagic_default"]
+    conn["password"] = wrong
+    monkeypatch.setenv("AIRFLOW_CONN_WORKMAGIC_DEFAULT", json.dumps(conn))
+    rows = [enrich_row(n) for n in range(300)]
+    api.seed_orders(r["order_id"] for r in rows)
+
+    operator = EnrichOrdersOperator(task_id="enrich", rows=rows)
+    with pytest.raises(WorkMagicApiAuthError) as raised:
+        operator.execute(CONTEXT)
+    message = str(raised.value)
+    assert "401 Unauthorized" in message and "'workmagic_default'" in message
+    assert "Enrich Order API" in message and wrong not in message
+
+    dag = load_dag_file(
+        dag_source("wm_enrich_bad_key", rows=repr(rows[:5]), retries=0), "wm_enrich_bad_key"
+    )
+    run = run_hour(dag, HOUR)
+    assert run.state == "failed"
+    logged = "".join(capfd.readouterr())
+    assert "401 Unauthorized" in logged
+    assert wrong not in logged and ENRICH_API_KEY not in logged
+    assert not api.enriched()
+
+
+def test_dry_run_validates_and_counts_without_sending(
+    api: Any, airflow_connections: Any, load_dag_file: Any, airflow_db: Any
+) -> None:
+    rows = [enrich_row(n) for n in range(20)] + [enrich_row(99, sales_amount=-1)]
+    rows.append(enrich_row(50, at=HOUR - timedelta(days=29)))
+    dag = load_dag_file(
+        dag_source("wm_enrich_dry", rows=repr(rows), dry_run=True, on_invalid="'skip'"),
+        "wm_enrich_dry",
+    )
+    run = run_hour(dag, HOUR)
+    assert run.state == "success"
+    summary = xcom_return(run, "enrich")
+    assert summary["dry_run"] and summary["would_send"] == 20 and summary["skipped_too_old"] == 1
+    assert summary["rows_invalid"] == 1 and summary["invalid"][0]["field"] == "sales_amount"
+    assert not api.requests  # nothing sent
+
+
+def test_invalid_rows_fail_the_task_before_anything_is_sent_by_default(
+    api: Any, airflow_connections: Any
+) -> None:
+    from workmagic_provider.exceptions import WorkMagicValidationError
+    from workmagic_provider.operators.enrich import EnrichOrdersOperator
+
+    rows = [enrich_row(1), enrich_row(2, profit_amout=3.0)]
+    operator = EnrichOrdersOperator(task_id="enrich", rows=rows)
+    with pytest.raises(WorkMagicValidationError) as raised:
+        operator.execute(CONTEXT)
+    assert "profit_amout" in str(raised.value)
+    assert not api.requests
+
+
+def test_push_orders_operator_sends_custom_site_orders(
+    api: Any, airflow_connections: Any, tmp_path: Path
+) -> None:
+    from workmagic_provider.operators.enrich import PushOrdersToWorkMagicOperator
+    from workmagic_provider.sandbox.sample_data import custom_site_orders
+
+    rows = list(custom_site_orders(250, hour=HOUR))
+    rows[10] = {**rows[10], "total_price": "not a price"}
+    api.faults = ApiFaults(error_rate=0.2, seed=2)
+    operator = PushOrdersToWorkMagicOperator(
+        task_id="push",
+        rows=rows,
+        on_invalid="skip",
+        rejected_path=str(tmp_path / "rejected.jsonl"),
+        backoff=0.01,
+        max_attempts=10,
+    )
+    context: Any = {"data_interval_start": HOUR, "data_interval_end": HOUR + timedelta(hours=1)}
+    summary = operator.execute(context)
+    assert summary["api"] == "orders" and summary["accepted"] == 249
+    assert summary["rows_invalid"] == 1 and summary["invalid"][0]["field"] == "total_price"
+    stored = api.custom_orders()
+    assert len(stored) == 249 and rows[10]["id"] not in stored
+    assert set(api.delivery_counts("orders").values()) == {1}
+    assert (tmp_path / "rejected.jsonl").read_text().count("\n") == 1

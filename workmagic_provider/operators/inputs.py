@@ -1,0 +1,51 @@
+"""Input plumbing the operators share: paths as ``ObjectStoragePath`` and the rejected-row sidecar.
+
+Rejected rows never go to WorkMagic's folder (design Decision 9): they are written whole to the
+user's own ``rejected_path``, opened only when the first row is rejected.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+
+class RejectedWriter:
+    """Writes rejected rows whole to the user's ``rejected_path``; opens it only when needed."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.handle: IO[bytes] | None = None
+        self.count = 0
+
+    def __enter__(self) -> RejectedWriter:
+        return self
+
+    def write(self, row: int, raw: bytes | str) -> None:
+        if self.target is None:
+            return
+        if self.handle is None:
+            self.handle = as_path(self.target).open("wb")
+        data = raw.encode() if isinstance(raw, str) else raw
+        self.handle.write(data.rstrip(b"\n") + b"\n")
+        self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def as_path(value: Any) -> Any:
+    """Local paths and URIs (``s3://``, ``gs://``, ``file://``) as ``ObjectStoragePath``."""
+    if hasattr(value, "open"):
+        return value
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(str(value))
