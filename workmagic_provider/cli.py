@@ -19,7 +19,20 @@ WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", 
 
 
 def _schema_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="JSON Lines input (plain or gzip)")
+    parser.add_argument(
+        "file", help="CSV, Excel (.xlsx) or JSON Lines input (plain or gzip; format detected)"
+    )
+    parser.add_argument(
+        "--input-format",
+        choices=("auto", "csv", "excel", "jsonl"),
+        default="auto",
+        help="input format (default: detected from the content)",
+    )
+    parser.add_argument(
+        "--day-first",
+        action="store_true",
+        help="imported CSV/Excel: read dates like 03/02/2026 as day/month (default month/day)",
+    )
     parser.add_argument(
         "--schema", required=True, choices=("custom-site", "imported", "enrich"), help="row schema"
     )
@@ -81,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--account", default="121226")
     sandbox.add_argument("--category", default="order-geo-date-data")
+    sandbox.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container")
+    sandbox.add_argument("--s3-port", type=int, default=0, help="0 picks a free port")
+    sandbox.add_argument("--gcs-port", type=int, default=0)
+    sandbox.add_argument("--api-port", type=int, default=0)
 
     demo = commands.add_parser("demo", help="convert sample orders and upload them to a sandbox")
     demo.add_argument("--rows", type=int, default=5000)
@@ -113,25 +130,47 @@ def _options(args: argparse.Namespace) -> Any:
     return SchemaOptions(unknown_fields=args.unknown_fields, week_start=week_start)
 
 
+def _reader(args: argparse.Namespace, report: Any, rejected: Any = None) -> Any:
+    """The one format-detecting reader (CSV, Excel, JSON Lines) for ``validate``/``convert``."""
+    from workmagic_provider.files.readers import InputReader
+
+    return InputReader(
+        args.schema,
+        report,
+        options=_options(args),
+        input_format=args.input_format,
+        day_first=args.day_first,
+        rejected=rejected,
+    )
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from workmagic_provider.files.jsonl import read_json_lines
     from workmagic_provider.schemas import ValidationReport, validate_json_lines
 
     report = ValidationReport(args.schema, max_errors=args.max_errors)
+    reader = _reader(args, report)
     for _ in validate_json_lines(
-        read_json_lines(args.file), args.schema, report=report, options=_options(args)
+        reader.read(args.file), args.schema, report=report, options=_options(args)
     ):
         pass
+    _sort_errors(report)
+    cleaned = reader.cleaned
     if args.format == "json":
-        print(json.dumps({"file": args.file, **report.to_dict()}, indent=2))
+        print(json.dumps({"file": args.file, **report.to_dict(), "cleaned": cleaned}, indent=2))
     else:
         print(f"{args.file}: {report.summary(max_lines=50)}")
+        if cleaned:
+            print("cleaned: " + ", ".join(f"{k} {v}" for k, v in cleaned.items()))
     return EXIT_OK if report.ok else EXIT_INVALID_ROWS
+
+
+def _sort_errors(report: Any) -> None:
+    """Reader errors (ragged lines, duplicates) and validation errors in row order."""
+    report.errors.sort(key=lambda error: error.row)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from workmagic_provider.exceptions import WorkMagicValidationError
-    from workmagic_provider.files.jsonl import read_json_lines
     from workmagic_provider.files.pipeline import upload_lines
     from workmagic_provider.files.sinks import LocalDirSink
     from workmagic_provider.schemas import ValidationReport
@@ -142,12 +181,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
     rejected_file = open(args.rejected, "wb") if args.rejected else None  # noqa: SIM115
     try:
 
-        def keep_rejected(row: int, raw: bytes) -> None:
+        def keep_rejected(row: int, raw: bytes | str) -> None:
             assert rejected_file is not None
-            rejected_file.write(raw + b"\n")
+            rejected_file.write((raw.encode() if isinstance(raw, str) else raw) + b"\n")
 
+        reader = _reader(args, report, keep_rejected if rejected_file else None)
         result = upload_lines(
-            read_json_lines(args.file),
+            reader.read(args.file),
             schema=args.schema,
             folder=folder,
             flow=args.flow,
@@ -166,6 +206,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     finally:
         if rejected_file:
             rejected_file.close()
+    summary["cleaned"] = reader.cleaned
     print(json.dumps({"prefix": folder.prefix, **summary}, indent=2))
     if not report.ok:
         print(report.summary(max_lines=50), file=sys.stderr)
@@ -183,7 +224,14 @@ def cmd_path(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from workmagic_provider.sandbox.launcher import serve
 
-    serve(account_id=args.account, data_category=args.category)
+    serve(
+        account_id=args.account,
+        data_category=args.category,
+        host=args.host,
+        s3_port=args.s3_port,
+        gcs_port=args.gcs_port,
+        api_port=args.api_port,
+    )
     return EXIT_OK
 
 

@@ -90,13 +90,20 @@ def test_validate_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_validate_not_json_lines_exits_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[1, 2, 3]\n", "JSON array"),
+        (b"hello there\nthis is not a table\n", "cannot detect the CSV delimiter"),
+    ],
+)
+def test_validate_unusable_input_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
 ) -> None:
-    csv = tmp_path / "orders.csv"
-    csv.write_text("id,total_price\n1,2\n")
-    assert main(["validate", str(csv), "--schema", "custom-site"]) == 2
-    assert "not JSON Lines" in capsys.readouterr().err
+    path = tmp_path / "orders.json"
+    path.write_bytes(content)
+    assert main(["validate", str(path), "--schema", "custom-site"]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_validate_corrupt_gzip_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,10 @@ class RejectedWriter:
         if self.target is None:
             return
         if self.handle is None:
-            self.handle = as_path(self.target).open("wb")
+            path = as_path(self.target)
+            if getattr(path, "protocol", "file") in ("file", "local", ""):
+                path.parent.mkdir(parents=True, exist_ok=True)  # object stores have no folders
+            self.handle = path.open("wb")
         data = raw.encode() if isinstance(raw, str) else raw
         self.handle.write(data.rstrip(b"\n") + b"\n")
         self.count += 1

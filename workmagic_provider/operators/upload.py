@@ -8,17 +8,22 @@ and ``GCSUploadToWorkMagicOperator`` are this same class with the cloud fixed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, Literal
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.operators.base import WorkMagicBaseOperator
+from workmagic_provider.operators.inputs import RejectedWriter as _RejectedWriter
+from workmagic_provider.operators.inputs import as_list as _as_list
+from workmagic_provider.operators.inputs import as_path as _as_path
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from workmagic_provider.files.pipeline import RejectedConsumer, UploadResult
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
+    from workmagic_provider.standards import HourFolder
 
 
 class UploadToWorkMagicOperator(WorkMagicBaseOperator):
@@ -67,20 +72,31 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         self.rejected_path = rejected_path
         self.max_part_bytes = max_part_bytes
         self.flow = flow
+        self._rejected: RejectedConsumer | None = None  # set while executing
 
-    # -- inputs ---------------------------------------------------------------------------
-    def input_lines(self, report: ValidationReport) -> Iterator[tuple[int, bytes | str]]:
-        """Every input as numbered JSON lines: files first (in order), then ``rows``."""
+    # -- inputs (subclasses plug in other readers here) -------------------------------------
+    def source_paths(self) -> list[Any]:
+        """The input files, as paths or ``ObjectStoragePath``s, in the order they are read."""
+        return [_as_path(path) for path in _as_list(self.source)]
+
+    def read_source(
+        self, path: Any, report: ValidationReport, offset: int
+    ) -> Generator[tuple[int, bytes | str], None, int]:
+        """Numbered JSON lines of one input (rows after ``offset``); returns its last row."""
         from workmagic_provider.files.jsonl import read_json_lines
 
+        last = offset
+        for number, line in read_json_lines(path):
+            last = offset + number
+            yield last, line
+        return last
+
+    def input_lines(self, report: ValidationReport) -> Iterator[tuple[int, bytes | str]]:
+        """Every input as numbered JSON lines: files first (in order), then ``rows``."""
         offset = 0
-        for path in _as_list(self.source):
+        for path in self.source_paths():
             self.log.info("reading %s (its rows are numbered from %d)", path, offset + 1)
-            last = offset
-            for number, line in read_json_lines(_as_path(path)):
-                last = offset + number
-                yield last, line
-            offset = last
+            offset = yield from self.read_source(path, report, offset)
         if self.rows is not None:
             from workmagic_provider.schemas.validate import records_as_json_lines
 
@@ -90,6 +106,18 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
                 )
             numbered = zip(itertools.count(offset + 1), self.rows, strict=False)
             yield from records_as_json_lines(numbered, report)
+
+    # -- hooks around the upload ----------------------------------------------------------
+    def prepare(self, context: Context, destination: str, folder: HourFolder) -> None:
+        """Called before reading (e.g. to load an import manifest); nothing by default."""
+
+    def rejected_consumer(self, sidecar: RejectedConsumer | None) -> RejectedConsumer | None:
+        """What receives rejected rows; by default the ``rejected_path`` sidecar (if any)."""
+        return sidecar
+
+    def finish(self, result: UploadResult, summary: dict[str, object]) -> dict[str, object]:
+        """Called after publishing; returns the XCom summary (subclasses add counts here)."""
+        return summary
 
     # -- run ------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, object]:
@@ -102,7 +130,10 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         store = self.destination_store(hook)
         sink = StorePartSink(store, folder.prefix, {"workmagic-flow": self.flow})
         report = ValidationReport(self.schema)
-        with _RejectedWriter(self.rejected_path) as rejected:
+        destination = store.uri(folder.prefix)
+        self.prepare(context, destination, folder)
+        with _RejectedWriter(self.rejected_path) as sidecar:
+            self._rejected = self.rejected_consumer(sidecar.write if self.rejected_path else None)
             result = upload_lines(
                 self.input_lines(report),
                 schema=self.schema,
@@ -112,47 +143,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
                 options=self.schema_options,
                 on_invalid=self.on_invalid,
                 max_part_bytes=self.max_part_bytes,
-                rejected=rejected.write if self.rejected_path else None,
+                rejected=self._rejected,
                 report=report,
             )
-        return {"destination": store.uri(folder.prefix), **result.summary()}
-
-
-class _RejectedWriter:
-    """Writes rejected rows whole to the user's ``rejected_path``; opens it only when needed."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-        self.handle: IO[bytes] | None = None
-        self.count = 0
-
-    def __enter__(self) -> _RejectedWriter:
-        return self
-
-    def write(self, row: int, raw: bytes | str) -> None:
-        if self.handle is None:
-            self.handle = _as_path(self.target).open("wb")
-        data = raw.encode() if isinstance(raw, str) else raw
-        self.handle.write(data.rstrip(b"\n") + b"\n")
-        self.count += 1
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handle is not None:
-            self.handle.close()
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
-
-
-def _as_path(value: Any) -> Any:
-    """Local paths and URIs (``s3://``, ``gs://``, ``file://``) as ``ObjectStoragePath``."""
-    if hasattr(value, "open"):
-        return value
-    from airflow.sdk import ObjectStoragePath
-
-    return ObjectStoragePath(str(value))
+        return self.finish(result, {"destination": destination, **result.summary()})

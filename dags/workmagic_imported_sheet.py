@@ -1,0 +1,47 @@
+"""Hourly refresh of an imported channel's Google Sheet from day-to-date sales files."""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, Param
+
+from workmagic_provider.example_defaults import (
+    hourly_dag_kwargs,
+    param_or_variable,
+    workmagic_params,
+)
+from workmagic_provider.operators.sheets import ImportedSalesToGoogleSheetOperator
+
+DOC = """
+### WorkMagic: imported channel via Google Sheets
+
+WorkMagic syncs the **first tab** of one Google Sheet every hour, the whole sheet each time
+(imported channels only). Each run of this DAG reads the day's sales file of the run's day
+(`<sales root>/YYYY-MM-DD.csv`; CSV, Excel or JSON Lines, with WorkMagic's sheet labels or
+field names as headers), validates every row against the imported schema and replaces the first
+tab's content, header first. Imported rows are daily facts: the file holds the day to date, and
+each hourly run rewrites the whole day (a later row with the same primary key replaces the
+earlier one). More than 99,998 rows are refused with guidance to aggregate or split.
+
+**One-time setup**: share the sheet with the Google identity of `google_cloud_default` (editor),
+set the Variables `workmagic_sheet_id` and `workmagic_sales_root`.
+"""
+
+with DAG(
+    dag_id="workmagic_imported_sheet",
+    **hourly_dag_kwargs(
+        DOC,
+        params=workmagic_params(
+            spreadsheet_id=Param("", type="string", description="overrides the Variable"),
+            sales_root=Param("", type="string", description="overrides the Variable"),
+        ),
+        max_active_runs=1,  # one writer per sheet
+    ),
+) as dag:
+    ImportedSalesToGoogleSheetOperator(
+        task_id="refresh_sheet",
+        spreadsheet_id=param_or_variable("spreadsheet_id", "workmagic_sheet_id"),
+        source=param_or_variable("sales_root", "workmagic_sales_root")
+        + "/{{ data_interval_start.strftime('%Y-%m-%d') }}.csv",
+        header="labels",
+        on_invalid="fail",
+    )

@@ -1,0 +1,174 @@
+"""ImportedSalesToGoogleSheetOperator through the real Google client against a loopback server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from werkzeug import Request, Response
+
+from workmagic_provider.exceptions import WorkMagicInputError, WorkMagicValidationError
+from workmagic_provider.operators.sheets import ImportedSalesToGoogleSheetOperator
+
+pytestmark = pytest.mark.integration
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "files"
+SHEET = "sheet-123"
+
+
+class FakeSheets:
+    """The three Sheets API calls the operator makes, recorded in order."""
+
+    def __init__(self, tabs: list[str]) -> None:
+        self.tabs = tabs
+        self.calls: list[tuple[str, str, Any]] = []
+        self.values: list[list[Any]] = [["old", "content"]]
+
+    def __call__(self, request: Request) -> Response:
+        path = unquote(request.path)
+        body = request.get_json(silent=True)
+        self.calls.append((request.method, path, body))
+        if request.method == "GET" and path == f"/v4/spreadsheets/{SHEET}":
+            sheets = [
+                {"properties": {"sheetId": n, "title": t, "index": n}}
+                for n, t in reversed(list(enumerate(self.tabs)))
+            ]
+            return Response(
+                json.dumps({"spreadsheetId": SHEET, "sheets": sheets}),
+                content_type="application/json",
+            )
+        if path.endswith(":clear"):
+            self.values = []
+            return Response(json.dumps({"spreadsheetId": SHEET}), content_type="application/json")
+        if request.method == "PUT":
+            assert request.args["valueInputOption"] == "RAW"
+            self.values = body["values"]
+            return Response(
+                json.dumps({"updatedRows": len(self.values)}), content_type="application/json"
+            )
+        return Response("not found", status=404)
+
+
+@pytest.fixture
+def sheets(httpserver: Any, monkeypatch: pytest.MonkeyPatch) -> FakeSheets:
+    from pytest_httpserver import URIPattern
+
+    class Everything(URIPattern):
+        def match(self, uri: str) -> bool:
+            return True
+
+    fake = FakeSheets(["Sales data", "Notes"])
+    httpserver.expect_request(Everything()).respond_with_handler(fake)
+    conn = {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True}}
+    monkeypatch.setenv("AIRFLOW_CONN_WM_SHEETS", json.dumps(conn))
+    return fake
+
+
+def _operator(httpserver: Any, **kwargs: Any) -> ImportedSalesToGoogleSheetOperator:
+    return ImportedSalesToGoogleSheetOperator(
+        task_id="sheet",
+        spreadsheet_id=SHEET,
+        gcp_conn_id="wm_sheets",
+        api_endpoint=httpserver.url_for("/"),
+        **kwargs,
+    )
+
+
+def test_first_tab_is_replaced_header_first(sheets: FakeSheets, httpserver: Any) -> None:
+    op = _operator(httpserver, source=str(DATA / "imported_labels_semicolon.csv"), header="labels")
+    summary = op.execute({})
+    assert summary == {
+        "spreadsheet_id": SHEET,
+        "tab": "Sales data",
+        "rows": 9,
+        "rows_written": 9,
+        "rejected": 0,
+    }
+    methods = [(m, p) for m, p, _ in sheets.calls]
+    assert methods == [
+        ("GET", f"/v4/spreadsheets/{SHEET}"),
+        ("POST", f"/v4/spreadsheets/{SHEET}/values/'Sales data':clear"),
+        ("PUT", f"/v4/spreadsheets/{SHEET}/values/'Sales data'!A1"),
+    ]
+    assert sheets.values[0][:3] == ["Date Type", "Date Code", "Geo Type"]
+    assert sheets.values[2] == [
+        "DAILY",
+        "2026-03-02",
+        "ZIP",
+        "10001",
+        "New York",
+        "Walmart",
+        "SECONDARY",
+        "US",
+        1200,
+        1234.5,
+        -5.0,
+        2,
+        20.0,
+    ]
+
+
+def test_order_level_rows_are_aggregated_weekly(sheets: FakeSheets, httpserver: Any) -> None:
+    base = {"geo_type": "ZIP", "geo_code": "02134", "country_code": "US"}
+    rows = [
+        {**base, "order_id": "1", "date": "2026-03-04T10:00:00Z", "sales": 10, "profit": 1},
+        {**base, "order_id": "1", "date": "2026-03-04T10:00:00Z", "sales": 5},  # same order
+        {**base, "order_id": "2", "date": "2026-03-08T23:30:00Z", "sales": "2.5"},  # Sunday
+        {**base, "order_id": "3", "date": "2026-03-09T01:00:00Z", "sales": 1},  # next week
+        {**base, "order_id": "4", "date": "2026-03-05", "sales": 1, "geo_code": "10001"},
+    ]
+    op = _operator(
+        httpserver,
+        rows=rows,
+        aggregate=True,
+        date_type="WEEKLY",
+        defaults={"sales_platform": "Retail", "sales_platform_type": "SECONDARY"},
+    )
+    summary = op.execute({})
+    assert summary["rows_written"] == 3
+    body = [r[:4] + r[8:11] for r in sheets.values[1:]]
+    assert body == [
+        ["WEEKLY", "2026-03-02", "ZIP", "02134", 2, 17.5, 1.0],
+        ["WEEKLY", "2026-03-09", "ZIP", "02134", 1, 1.0, ""],
+        ["WEEKLY", "2026-03-02", "ZIP", "10001", 1, 1.0, ""],
+    ]
+    assert sheets.values[0][0] == "date_type"
+
+
+def test_more_than_the_sheet_limit_is_refused_with_guidance(
+    sheets: FakeSheets, httpserver: Any
+) -> None:
+    row = {
+        "date_type": "DAILY",
+        "date_code": "2026-03-02",
+        "geo_type": "ZIP",
+        "sales_platform": "Retail",
+        "sales_platform_type": "SECONDARY",
+        "country_code": "US",
+        "orders": 1,
+        "sales": 1,
+    }
+    rows = [
+        {**row, "geo_code": f"{n % 100000:05d}", "date_code": f"2026-03-{1 + n // 100000:02d}"}
+        for n in range(100_001)
+    ]
+    with pytest.raises(WorkMagicInputError, match=r"fewer than 100,000 lines.*Sync now"):
+        _operator(httpserver, rows=rows).execute({})
+    assert sheets.calls == []  # nothing was touched
+
+
+def test_invalid_rows_fail_before_touching_the_sheet(sheets: FakeSheets, httpserver: Any) -> None:
+    with pytest.raises(WorkMagicValidationError) as caught:
+        _operator(httpserver, source=str(DATA / "fail_bad_enums.csv")).execute({})
+    assert [(e.row, e.field) for e in caught.value.report.errors][:2] == [
+        (3, "date_type"),
+        (4, "geo_type"),
+    ]
+    assert sheets.calls == []
+    summary = _operator(
+        httpserver, source=str(DATA / "fail_bad_enums.csv"), on_invalid="skip"
+    ).execute({})
+    assert (summary["rows_written"], summary["rejected"]) == (1, 5)

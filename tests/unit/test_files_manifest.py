@@ -1,0 +1,77 @@
+"""Import manifest (R8) and the compact key set, without Airflow runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workmagic_provider.files.duplicates import KeySet, key_digest
+from workmagic_provider.files.manifest import ImportManifest
+from workmagic_provider.files.readers import InputReader
+from workmagic_provider.schemas import ValidationReport
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "files"
+DEST = "s3://workmagic-inbound-data/account-1/order-geo-date-data/"
+
+
+def _import(manifest_file: Path, hour: str, on_duplicate: str, source: str) -> tuple:
+    manifest = ImportManifest(manifest_file, DEST, hour, on_duplicate).load()  # type: ignore[arg-type]
+    report = ValidationReport("custom-site")
+    reader = InputReader("custom-site", report, unique=True, gate=manifest.gate)
+    rows = [row for row, _ in reader.read(DATA / source)]
+    manifest.commit()
+    return rows, report, reader
+
+
+def test_drop_sends_only_records_not_imported_into_another_hour(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    rows, _, _ = _import(path, "2026/03/08/02", "drop", "fail_duplicate_ids.csv")
+    assert rows == [2, 3]
+    stored = json.loads(path.read_text())["destinations"][DEST]
+    assert len(stored) == 2 and set(stored.values()) == {"2026/03/08/02"}
+    assert "D-1" not in path.read_text()  # digests only, no ids
+    # same hour again: a re-run rewrites its hour, nothing dropped
+    rows, _, reader = _import(path, "2026/03/08/02", "drop", "fail_duplicate_ids.csv")
+    assert rows == [2, 3] and reader.dropped == 0
+    # a later hour: both dropped
+    rows, report, reader = _import(path, "2026/03/08/03", "drop", "fail_duplicate_ids.csv")
+    assert rows == [] and reader.dropped == 2
+    assert [(e.row, e.field) for e in report.errors] == [(4, "id")]  # within-file duplicate
+
+
+def test_error_rejects_records_already_imported(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    _import(path, "2026/03/08/02", "error", "orders_order_ref.csv")
+    rows, report, _ = _import(path, "2026/03/08/05", "error", "orders_order_ref.csv")
+    assert rows == []
+    assert [(e.row, e.field) for e in report.errors] == [(2, "id"), (4, "id")]
+    assert "already imported into hour 2026/03/08/02" in report.errors[0].reason
+
+
+def test_rejected_records_are_not_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    manifest = ImportManifest(path, DEST, "2026/03/08/02").load()  # type: ignore[arg-type]
+    assert manifest.gate(2, key_digest(["a"])) is None
+    assert manifest.gate(3, key_digest(["b"])) is None
+    manifest.rejected(3)
+    assert manifest.commit() == 1
+
+
+def test_unreadable_manifest_is_an_input_error(tmp_path: Path) -> None:
+    from workmagic_provider.exceptions import WorkMagicInputError
+
+    path = tmp_path / "m.json"
+    path.write_text("{not json")
+    with pytest.raises(WorkMagicInputError, match="not readable JSON"):
+        ImportManifest(path, DEST, "2026/03/08/02").load()  # type: ignore[arg-type]
+
+
+def test_key_set_grows_and_remembers_first_rows() -> None:
+    keys = KeySet(capacity=4)
+    for n in range(10_000):
+        assert keys.add(key_digest([n]), n + 2) is None
+    assert len(keys) == 10_000
+    assert keys.add(key_digest([1234]), 99_999) == 1236
+    assert keys.get(key_digest(["absent"])) is None
