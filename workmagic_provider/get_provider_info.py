@@ -158,7 +158,23 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": "WorkMagic",
-                "python-modules": ["workmagic_provider.hooks.workmagic"],
+                "python-modules": [
+                    "workmagic_provider.hooks.workmagic",
+                    "workmagic_provider.hooks.api",
+                ],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "WorkMagic",
+                "python-modules": [
+                    "workmagic_provider.operators.s3",
+                    "workmagic_provider.operators.gcs",
+                    "workmagic_provider.operators.upload",
+                    "workmagic_provider.operators.files",
+                    "workmagic_provider.operators.sheets",
+                    "workmagic_provider.operators.enrich",
+                ],
             }
         ],
         "connection-types": [
