@@ -8,6 +8,7 @@ writes with metadata and listings with sizes, ETags and metadata.
 
 from __future__ import annotations
 
+import builtins
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ class ObjectStore(Protocol):
     scheme: str
     bucket: str
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
+    def list(self, prefix: str) -> builtins.list[ObjectInfo]:
         """Objects directly under ``prefix`` (no deeper "folders"), sorted by key."""
         ...
 
@@ -53,7 +54,7 @@ class ObjectStore(Protocol):
 
     def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None: ...
 
-    def delete(self, keys: list[str]) -> None: ...
+    def delete(self, keys: builtins.list[str]) -> None: ...
 
     def uri(self, key: str) -> str: ...
 
@@ -84,7 +85,7 @@ class S3Store:
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
+    def list(self, prefix: str) -> builtins.list[ObjectInfo]:
         paginator = self._client.get_paginator("list_objects_v2")
         found = []
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
@@ -121,7 +122,7 @@ class S3Store:
     def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
         self._client.put_object(Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata))
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys
             batch = [{"Key": k} for k in keys[start : start + 1000]]
             if batch:
@@ -142,7 +143,7 @@ class GCSStore:
     def uri(self, key: str) -> str:
         return f"gs://{self.bucket}/{key}"
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
+    def list(self, prefix: str) -> builtins.list[ObjectInfo]:
         found = [
             ObjectInfo(
                 blob.name,
@@ -174,7 +175,7 @@ class GCSStore:
         blob.metadata = dict(metadata)
         blob.upload_from_string(data, content_type="application/octet-stream")
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         for key in keys:
             self._bucket.blob(key).delete()
 
@@ -191,7 +192,7 @@ class StorePartSink:
         self.store.write_bytes(self.prefix + name, data, self.metadata)
         return self.store.uri(self.prefix + name)
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         return [info.key[len(self.prefix) :] for info in self.store.list(self.prefix)]
 
     def delete(self, name: str) -> None:

@@ -105,7 +105,8 @@ def aggregate_order_rows(
         if order_id not in (None, ""):
             order_ids.setdefault(key, set()).add(str(order_id))
         else:
-            measures["orders"] = measures["orders"] if measures["orders"] is not None else 1
+            if measures["orders"] is None:
+                measures["orders"] = Decimal(1)
         for name, value in measures.items():
             if value is not None:
                 target[name] = (target[name] or 0) + value

@@ -29,10 +29,12 @@ def custom_site_order(index: int, hour: datetime, rng: random.Random) -> dict[st
     """One custom-site order placed within ``hour`` (UTC)."""
     created = hour + timedelta(seconds=rng.randrange(3600), milliseconds=rng.randrange(1000))
     zip_code, city, province, province_code = _CITIES[index % len(_CITIES)]
-    items = []
+    items: list[dict[str, Any]] = []
+    subtotal = 0.0
     for n in range(1 + index % 3):
         title, price = _PRODUCTS[(index + n) % len(_PRODUCTS)]
         quantity = 1 + (index + n) % 2
+        subtotal += price * quantity
         items.append(
             {
                 "id": f"li_{index}_{n}",
@@ -42,7 +44,7 @@ def custom_site_order(index: int, hour: datetime, rng: random.Random) -> dict[st
                 "current_quantity": quantity,
             }
         )
-    subtotal = round(sum(i["price"] * i["quantity"] for i in items), 2)
+    subtotal = round(subtotal, 2)
     discount = 10.0 if index % 4 == 0 else 0.0
     total = round(subtotal - discount + 5.0, 2)
     return {
