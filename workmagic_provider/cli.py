@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--gcs-port", type=int, default=0)
     sandbox.add_argument("--api-port", type=int, default=0)
 
+    commands.add_parser(
+        "setup-sql",
+        add_help=False,
+        help="print the one-time Snowflake setup SQL (workmagic-provider setup-sql --help)",
+    )
+
     demo = commands.add_parser("demo", help="convert sample orders and upload them to a sandbox")
     demo.add_argument("--rows", type=int, default=5000)
     demo.add_argument("--hour", default="2026-03-08T02:00:00Z")
@@ -251,6 +257,11 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["setup-sql"]:  # its own parser: flags or a workmagic connection
+        from workmagic_provider.sql import setup_sql_main
+
+        return setup_sql_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "demo" and "AIRFLOW_HOME" not in os.environ:
         # the demo reads connections from the environment; keep Airflow's files out of ~/airflow

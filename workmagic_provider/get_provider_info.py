@@ -174,6 +174,8 @@ def get_provider_info() -> dict[str, Any]:
                     "workmagic_provider.operators.files",
                     "workmagic_provider.operators.sheets",
                     "workmagic_provider.operators.enrich",
+                    "workmagic_provider.operators.snowflake",
+                    "workmagic_provider.operators.bigquery",
                 ],
             }
         ],

@@ -22,16 +22,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 from workmagic_provider.exceptions import WorkMagicError, WorkMagicValidationError
-from workmagic_provider.files.jsonl import iter_lines
-from workmagic_provider.files.part_writer import PartWriter
-from workmagic_provider.files.sources import CountingReader, maybe_gunzip
-from workmagic_provider.schemas import SchemaOptions, ValidationReport, validate_json_lines
+from workmagic_provider.files.resplit import resplit_stream, split_names
+from workmagic_provider.files.sources import CountingReader
+from workmagic_provider.schemas import SchemaOptions, ValidationReport
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 from workmagic_provider.stores import ObjectInfo, ObjectStore
 
@@ -104,16 +103,6 @@ class SyncSettings:
         """Changes when the way files are transformed changes, so a re-run redoes them."""
         text = f"{self.max_part_bytes}|{self.schema}|{self.options}|{self.compresslevel}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def split_names(name: str) -> Callable[[int], str]:
-    """Names of the parts of a re-split source file: ``{stem}-part-NNNN.json.gz``."""
-    stem = name
-    for ending in (".json.gz", ".jsonl.gz", ".ndjson.gz", ".gz", ".jsonl", ".ndjson", ".json"):
-        if stem.endswith(ending):
-            stem = stem[: -len(ending)]
-            break
-    return lambda index: f"{stem}-part-{index:04d}.json.gz"
 
 
 class HourSync:
@@ -201,27 +190,20 @@ class HourSync:
     def _transform(self, name: str, info: ObjectInfo, marks: dict[str, str]) -> FileOutcome:
         """Read lines, validate if asked, write size-capped parts (one part keeps the name)."""
         parts: list[tuple[str, bytes]] = []
-        namer = split_names(name)
-        writer = PartWriter(
-            namer,
-            lambda part_name, data: parts.append((part_name, data)) or part_name,  # type: ignore[func-returns-value]
-            max_part_bytes=self.settings.max_part_bytes,
-            compresslevel=self.settings.compresslevel,
-        )
         report = ValidationReport(self.settings.schema or "json-lines")
         source_uri = self.source.uri(info.key)
         with self.source.open_read(info.key) as raw:
-            lines = iter_lines(maybe_gunzip(raw), source_uri)
-            if self.settings.schema:
-                rows = validate_json_lines(
-                    lines, self.settings.schema, report=report, options=self.settings.options
-                )
-                for row in rows:
-                    writer.write(row)
-            else:
-                for number, line in lines:
-                    writer.write(line, number)
-        written = writer.close()
+            written = resplit_stream(
+                raw,
+                source_uri,
+                split_names(name),
+                lambda part_name, data: parts.append((part_name, data)) or part_name,  # type: ignore[func-returns-value]
+                max_part_bytes=self.settings.max_part_bytes,
+                compresslevel=self.settings.compresslevel,
+                schema=self.settings.schema,
+                options=self.settings.options,
+                report=report,
+            )
         rows_written = sum(p.rows for p in written)
         if not report.ok and self.settings.on_invalid == "fail":
             raise WorkMagicValidationError(report)

@@ -231,3 +231,21 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "account-7/c/2027/01/01/00/"
+
+
+def test_setup_sql_prints_the_integration_for_the_account(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sqlglot
+
+    role = "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226"
+    argv = ["setup-sql", "snowflake", "--account", "121226", "--role-arn", role]
+    assert main([*argv, "--external-id", "ext_id_account_121226"]) == 0
+    out = capsys.readouterr().out
+    assert "s3://workmagic-inbound-data/account-121226/" in out
+    assert "STORAGE_AWS_EXTERNAL_ID = 'ext_id_account_121226'" in out  # asked for: printed
+    code = "\n".join(line for line in out.splitlines() if not line.startswith("--"))
+    statements = [s for s in code.split(";") if s.strip()]
+    assert any(s.strip().startswith("CREATE STORAGE INTEGRATION") for s in statements)
+    assert all(sqlglot.parse_one(s, read="snowflake") for s in statements)
+    assert main([*argv, "--external-id", "x'; DROP TABLE t; --"]) == 2

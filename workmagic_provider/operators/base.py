@@ -8,7 +8,7 @@ summary to XCom. Nothing here reads the wall clock: the hour is the data interva
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
@@ -60,6 +60,30 @@ class WorkMagicBaseOperator(BaseOperator):
                 "CronDataIntervalTimetable('0 * * * *', timezone='UTC')"
             )
         return start  # type: ignore[no-any-return]
+
+    # -- the window a SQL source selects, and its template macros -------------------------
+    #: operators that select rows of a window set this (``[start - lookback, end)``)
+    lookback: timedelta
+
+    def window(self, context: Context) -> tuple[datetime, datetime]:
+        """``[data_interval_start - lookback, data_interval_end)`` in UTC (standards.window)."""
+        from workmagic_provider.standards import window
+
+        end = context.get("data_interval_end")
+        if end is None:
+            raise WorkMagicConfigError(f"task {self.task_id}: the run has no data interval end")
+        return window(self.run_hour(context), end, self.lookback)
+
+    def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:
+        """Values of ``{{ workmagic_window_start }}``/``{{ workmagic_window_end }}``; none here."""
+        return {}
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Offer the window macros (if this operator has any) to every templated field."""
+        if context.get("data_interval_start") and context.get("data_interval_end"):
+            macros = self.window_macros(self.window(context))
+            context.update(macros)  # type: ignore[typeddict-item]
+        super().render_template_fields(context, jinja_env)
 
     def hour_folder(self, hook: WorkMagicHook, context: Context) -> HourFolder:
         return hook.hour_folder(self.run_hour(context), data_category=self.data_category)

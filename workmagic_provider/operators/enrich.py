@@ -171,16 +171,11 @@ class _OrdersToApiOperator(WorkMagicBaseOperator):
         return None
 
     # -- templating: the window macros ---------------------------------------------------
-    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+    def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:
+        """ISO-8601 UTC strings (quote them in your SQL: ``'{{ workmagic_window_start }}'``)."""
         from workmagic_provider.hooks.api import iso_z
-        from workmagic_provider.standards import window
 
-        start, end = context.get("data_interval_start"), context.get("data_interval_end")
-        if start is not None and end is not None:
-            low, high = window(to_utc(start), to_utc(end), self.lookback)
-            context[WINDOW_START_MACRO] = iso_z(low)  # type: ignore[literal-required]
-            context[WINDOW_END_MACRO] = iso_z(high)  # type: ignore[literal-required]
-        super().render_template_fields(context, jinja_env)
+        return {WINDOW_START_MACRO: iso_z(window[0]), WINDOW_END_MACRO: iso_z(window[1])}
 
     # -- inputs ---------------------------------------------------------------------------
     def _source_hook(self) -> Any:

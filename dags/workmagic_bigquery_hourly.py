@@ -1,0 +1,49 @@
+"""Hourly BigQuery export of orders into WorkMagic's GCS bucket (WorkMagic "Method 4")."""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, Param
+
+from workmagic_provider.example_defaults import (
+    hourly_dag_kwargs,
+    param_or_variable,
+    workmagic_params,
+)
+from workmagic_provider.operators.bigquery import BigQueryExportToWorkMagicOperator
+
+DOC = """
+### WorkMagic: export orders from BigQuery hourly
+
+Each run exports the rows whose `updated_at` (a TIMESTAMP) is in `[interval start - 1 hour,
+interval end)` with `EXPORT DATA` to
+`gs://workmagic-inbound-data/account-<id>/<category>/YYYY/MM/DD/HH/YYYY-MM-DD-HH-bigquery-*.json.gz`;
+the window is passed as query parameters. A sample of the same query is validated first; files
+of 1.5 MB or more are re-split; a retry reattaches to the job it submitted before.
+
+**One-time setup**
+1. Register the service account of your `google_cloud_default` connection (the identity the
+   job runs as) with WorkMagic (Upload order data > BigQuery).
+2. Set the Variables `workmagic_bigquery_table` (`project.dataset.table`) and optionally
+   `workmagic_bigquery_location`, or copy this file and pass `sql=` (a `.sql` file using
+   `{{ workmagic_window_start }}` and `{{ workmagic_window_end }}`).
+
+**Backfill** any range: every hour's window and folder come from its data interval.
+"""
+
+with DAG(
+    dag_id="workmagic_bigquery_hourly",
+    **hourly_dag_kwargs(
+        DOC,
+        params=workmagic_params(
+            table=Param("", type="string", description="overrides the Variable"),
+            location=Param("", type="string", description="overrides the Variable"),
+        ),
+    ),
+) as dag:
+    BigQueryExportToWorkMagicOperator(
+        task_id="export_hour",
+        workmagic_conn_id="{{ params.workmagic_conn_id }}",
+        table=param_or_variable("table", "workmagic_bigquery_table"),
+        updated_at_column="updated_at",
+        location=param_or_variable("location", "workmagic_bigquery_location", "US"),
+    )

@@ -1,0 +1,59 @@
+"""Hourly Snowflake unload of orders into WorkMagic's S3 bucket (WorkMagic "Method 3")."""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, Param
+
+from workmagic_provider.example_defaults import (
+    hourly_dag_kwargs,
+    param_or_variable,
+    workmagic_params,
+)
+from workmagic_provider.operators.snowflake import SnowflakeCopyToWorkMagicOperator
+
+DOC = """
+### WorkMagic: unload orders from Snowflake hourly
+
+Each run unloads the rows whose update time is in `[interval start - 1 hour, interval end)`
+with `COPY INTO 's3://workmagic-inbound-data/account-<id>/<category>/YYYY/MM/DD/HH/...'`
+through your storage integration; no row passes through Airflow. A sample of the same query is
+validated first, and parts an earlier run of the hour left behind are removed through a stage.
+
+**One-time setup**
+1. `workmagic-provider setup-sql snowflake --conn-id workmagic_default --stage DB.SCHEMA.WORKMAGIC`
+   prints `CREATE STORAGE INTEGRATION`, `DESC INTEGRATION` and `CREATE STAGE`; run them, and paste
+   `STORAGE_AWS_IAM_USER_ARN` from `DESC INTEGRATION` into WorkMagic (Upload order data >
+   Snowflake).
+2. Set the Variables `workmagic_snowflake_table` (a table whose columns are WorkMagic's field
+   names, in double quotes), `workmagic_snowflake_stage` and optionally
+   `workmagic_snowflake_updated_at_column` (a TIMESTAMP column, default `updated_at`), or
+   copy this file and pass `sql=` (a `.sql` file that uses `{{ workmagic_window_start }}` and
+   `{{ workmagic_window_end }}`).
+
+**Backfill** any range: every hour's window and folder come from its data interval.
+"""
+
+with DAG(
+    dag_id="workmagic_snowflake_hourly",
+    **hourly_dag_kwargs(
+        DOC,
+        params=workmagic_params(
+            snowflake_conn_id=Param("snowflake_default", type="string"),
+            table=Param("", type="string", description="overrides the Variable"),
+            updated_at_column=Param("", type="string", description="default: updated_at"),
+            stage=Param("", type="string", description="overrides the Variable"),
+            storage_integration=Param("S3_ORDER_EXPORT_TO_WORKMAGIC", type="string"),
+        ),
+    ),
+) as dag:
+    SnowflakeCopyToWorkMagicOperator(
+        task_id="unload_hour",
+        workmagic_conn_id="{{ params.workmagic_conn_id }}",
+        source_conn_id="{{ params.snowflake_conn_id }}",
+        table=param_or_variable("table", "workmagic_snowflake_table"),
+        updated_at_column=param_or_variable(
+            "updated_at_column", "workmagic_snowflake_updated_at_column", "updated_at"
+        ),
+        stage=param_or_variable("stage", "workmagic_snowflake_stage"),
+        storage_integration="{{ params.storage_integration }}",
+    )

@@ -1,0 +1,1 @@
+"""Warehouse flows: a package, so its conftest does not shadow tests/conftest."""

@@ -1,0 +1,111 @@
+"""Both warehouse example DAGs, three consecutive hours each (across midnight), run by Airflow.
+
+Each run's window and hour folder come from its data interval: three runs, three distinct
+windows ``[start - 1 h, end)``, three distinct hour folders.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from conftest import run_hour, xcom_return
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore:Arrow output:UserWarning"),  # fakesnow internals
+]
+
+HOURS = [datetime(2026, 3, 8, h, tzinfo=timezone.utc) for h in (22, 23)] + [
+    datetime(2026, 3, 9, 0, tzinfo=timezone.utc)
+]
+PREFIX = "account-121226/order-geo-date-data/"
+
+
+def _window(hour: datetime) -> list[str]:
+    return [(hour - timedelta(hours=1)).isoformat(), (hour + timedelta(hours=1)).isoformat()]
+
+
+def test_snowflake_dag_three_hours(
+    fake_snowflake: Any, clean_sandbox: Any, example_dag: Any, monkeypatch: Any
+) -> None:
+    import snowflake.connector
+
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_TABLE", "sales.public.orders")
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_STAGE", "sales.public.workmagic")
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_UPDATED_AT_COLUMN", '"changed"')
+    conn = snowflake.connector.connect(database="SALES", schema="PUBLIC")
+    cur = conn.cursor()
+    cur.execute(
+        'CREATE OR REPLACE TABLE orders ("id" VARCHAR, "created_at" VARCHAR, '
+        '"updated_at" VARCHAR, "total_price" NUMBER(10, 2), "changed" TIMESTAMP_TZ)'
+    )
+    for n, hour in enumerate(HOURS):  # one order updated in each hour
+        stamp = (hour + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        cur.execute(f"INSERT INTO orders VALUES ('{n}', '{stamp}', '{stamp}', 12.5, '{stamp}')")
+    conn.close()
+    fake_snowflake.statements.clear()
+
+    dag = example_dag("workmagic_snowflake_hourly")
+    summaries = []
+    for hour in HOURS:
+        run = run_hour(dag, hour)
+        assert run.state == "success"
+        summaries.append(xcom_return(run, "unload_hour"))
+
+    assert [s["window"] for s in summaries] == [_window(h) for h in HOURS]
+    folders = [s["destination"] for s in summaries]
+    assert folders == [f"s3://workmagic-inbound-data/{PREFIX}{h:%Y/%m/%d/%H}/" for h in HOURS]
+    # the 1-hour lookback: each window holds its own hour's order and the previous hour's
+    assert [s["rows_unloaded"] for s in summaries] == [1, 2, 2]
+    unloads = fake_snowflake.unloads()
+    assert len(unloads) == 3 and len(set(unloads)) == 3
+    keys = clean_sandbox.aws.list_keys(PREFIX)
+    assert keys == [
+        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-snowflake-0000_0_0_0.json.gz" for h in HOURS
+    ]
+
+
+def test_bigquery_dag_three_hours(fake_bigquery: Any, example_dag: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_TABLE", "test-project.sales.orders")
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_LOCATION", "EU")
+    fake_bigquery.sample_rows = [
+        {
+            "id": 7,
+            "created_at": datetime(2026, 3, 8, 22, 5, tzinfo=timezone.utc),
+            "updated_at": datetime(2026, 3, 8, 22, 6, tzinfo=timezone.utc),
+            "total_price": 3.5,
+        }
+    ]
+
+    def shards(uri: str) -> list[bytes]:
+        row = {"id": uri[-30:], "created_at": "2026-03-08T22:00:00Z",
+               "updated_at": "2026-03-08T22:00:00Z", "total_price": "1"}  # fmt: skip
+        return [gzip.compress((json.dumps(row) + "\n").encode(), mtime=0)]
+
+    fake_bigquery.export_shards = shards
+    dag = example_dag("workmagic_bigquery_hourly")
+    summaries = []
+    for hour in HOURS:
+        run = run_hour(dag, hour)
+        assert run.state == "success"
+        summaries.append(xcom_return(run, "export_hour"))
+
+    assert [s["window"] for s in summaries] == [_window(h) for h in HOURS]
+    assert [s["destination"] for s in summaries] == [
+        f"gs://workmagic-inbound-data/{PREFIX}{h:%Y/%m/%d/%H}/" for h in HOURS
+    ]
+    exports = fake_bigquery.export_inserts()
+    assert len(exports) == 3 and len({e["jobReference"]["jobId"] for e in exports}) == 3
+    assert {e["jobReference"]["location"] for e in exports} == {"EU"}
+    starts = [e["configuration"]["query"]["queryParameters"][0]["parameterValue"]["value"]
+              for e in exports]  # fmt: skip
+    assert starts == [f"{h - timedelta(hours=1):%Y-%m-%d %H}:00:00.000000+00:00" for h in HOURS]
+    bucket = fake_bigquery.gcs_bucket()
+    names = sorted(b.name for b in bucket.client.list_blobs(bucket.name, prefix=PREFIX))
+    assert names == [
+        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-bigquery-000000000000.json.gz" for h in HOURS
+    ]
