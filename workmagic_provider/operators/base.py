@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.standards import DEFAULT_LOOKBACK
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -62,8 +63,9 @@ class WorkMagicBaseOperator(BaseOperator):
         return start  # type: ignore[no-any-return]
 
     # -- the window a SQL source selects, and its template macros -------------------------
-    #: operators that select rows of a window set this (``[start - lookback, end)``)
-    lookback: timedelta
+    #: how far before the interval start a SQL window opens (operators that select rows of a
+    #: window take it as a parameter; WorkMagic's samples overlap by one hour)
+    lookback: timedelta = DEFAULT_LOOKBACK
 
     def window(self, context: Context) -> tuple[datetime, datetime]:
         """``[data_interval_start - lookback, data_interval_end)`` in UTC (standards.window)."""
