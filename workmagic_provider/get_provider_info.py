@@ -176,6 +176,7 @@ def get_provider_info() -> dict[str, Any]:
                     "workmagic_provider.operators.enrich",
                     "workmagic_provider.operators.snowflake",
                     "workmagic_provider.operators.bigquery",
+                    "workmagic_provider.operators.warehouse",
                 ],
             }
         ],

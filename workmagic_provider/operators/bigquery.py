@@ -25,13 +25,12 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workmagic_provider.exceptions import MissingExtraError, WorkMagicError
-from workmagic_provider.operators.base import WorkMagicBaseOperator
+from workmagic_provider.operators.warehouse import WarehouseToWorkMagicOperator
 from workmagic_provider.standards import (
-    DEFAULT_LOOKBACK,
     DEFAULT_MAX_PART_BYTES,
     hour_stamp,
     owned_part_pattern,
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from workmagic_provider.hooks.workmagic import WorkMagicHook
-    from workmagic_provider.schemas import SchemaOptions
     from workmagic_provider.standards import HourFolder
     from workmagic_provider.stores import GCSStore
 
@@ -58,7 +56,7 @@ def export_job_id(dag_id: str, task_id: str, hour: datetime, configuration: dict
     return _JOB_ID_UNSAFE.sub("_", text)[:1024]
 
 
-class BigQueryExportToWorkMagicOperator(WorkMagicBaseOperator):
+class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
     """Export the run's window from BigQuery into WorkMagic's GCS hour folder.
 
     Give either ``table`` (``[project.]dataset.table`` with a ``TIMESTAMP`` column
@@ -82,60 +80,34 @@ class BigQueryExportToWorkMagicOperator(WorkMagicBaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        *WorkMagicBaseOperator.template_fields,
-        "sql",
-        "table",
-        "updated_at_column",
-        "source_conn_id",
+        *WarehouseToWorkMagicOperator.template_fields,
         "project_id",
         "location",
         "impersonation_chain",
     )
-    template_ext: Sequence[str] = (".sql",)
-    template_fields_renderers = {"sql": "sql"}
     destination_cloud = "gcs"
     ui_color = "#e8f5e9"
 
     def __init__(
         self,
         *,
-        table: str | None = None,
-        updated_at_column: str = "updated_at",
-        sql: str | None = None,
-        source_conn_id: str | None = None,
         project_id: str | None = None,
         location: str | None = None,
         impersonation_chain: str | Sequence[str] | None = None,
         deferrable: bool = False,
         poll_interval: float = 4.0,
         force_rerun: bool = False,
-        lookback: timedelta = DEFAULT_LOOKBACK,
         max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
-        schema: str = "custom-site",
-        schema_options: SchemaOptions | None = None,
-        validate_sample: int = 100,
-        require_window: bool = True,
-        prune_stale: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.table = table
-        self.updated_at_column = updated_at_column
-        self.sql = sql
-        self.source_conn_id = source_conn_id
         self.project_id = project_id
         self.location = location
         self.impersonation_chain = impersonation_chain
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.force_rerun = force_rerun
-        self.lookback = lookback
         self.max_part_bytes = max_part_bytes
-        self.schema = schema
-        self.schema_options = schema_options
-        self.validate_sample = validate_sample
-        self.require_window = require_window
-        self.prune_stale = prune_stale
         self.job_id: str | None = None
 
     # -- window and SQL -------------------------------------------------------------------
@@ -300,28 +272,13 @@ class BigQueryExportToWorkMagicOperator(WorkMagicBaseOperator):
         self, bq: BigQueryHook, project_id: str, select: str, params: list[dict[str, Any]]
     ) -> int:
         """Run the same query with a LIMIT and validate its rows (Decision 16)."""
-        from workmagic_provider.exceptions import WorkMagicValidationError
-        from workmagic_provider.schemas import ValidationReport, validate_records
         from workmagic_provider.sql import bigquery_sample_sql
 
         config = self._query_config(bigquery_sample_sql(select, self.validate_sample), params)
         job: Any = bq.insert_job(
             configuration=config, project_id=project_id, location=self.location, nowait=True
         )
-        records = [(n, dict(row.items())) for n, row in enumerate(job.result(), start=1)]
-        report = ValidationReport(self.schema)
-        for _ in validate_records(records, self.schema, report=report, options=self.schema_options):
-            pass
-        self.log.info(
-            "sample of %d rows: %d valid, %d rejected (schema %s)",
-            report.rows_total,
-            report.rows_valid,
-            report.rows_rejected,
-            self.schema,
-        )
-        if not report.ok:
-            raise WorkMagicValidationError(report)
-        return report.rows_total
+        return self.check_sample(dict(row.items()) for row in job.result())
 
     # -- post-step ------------------------------------------------------------------------
     def _finish(

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workmagic_provider.exceptions import MissingExtraError, WorkMagicError
-from workmagic_provider.operators.base import WorkMagicBaseOperator
+from workmagic_provider.operators.warehouse import WarehouseToWorkMagicOperator
 from workmagic_provider.sql import DEFAULT_INTEGRATION
 from workmagic_provider.standards import (
-    DEFAULT_LOOKBACK,
     DEFAULT_MAX_PART_BYTES,
     HARD_LIMIT_BYTES,
     owned_part_pattern,
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
     from airflow.sdk import Context
 
-    from workmagic_provider.schemas import SchemaOptions
     from workmagic_provider.standards import HourFolder
 
 
@@ -79,7 +77,7 @@ def parse_unload_result(rows: Sequence[Any] | None) -> dict[str, Any]:
     }
 
 
-class SnowflakeCopyToWorkMagicOperator(WorkMagicBaseOperator):
+class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
     """Unload the run's window from Snowflake into WorkMagic's S3 hour folder.
 
     Give either ``table`` (+ ``updated_at_column``) or ``sql``, a SELECT (or a ``.sql`` file)
@@ -103,16 +101,10 @@ class SnowflakeCopyToWorkMagicOperator(WorkMagicBaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        *WorkMagicBaseOperator.template_fields,
-        "sql",
-        "table",
-        "updated_at_column",
+        *WarehouseToWorkMagicOperator.template_fields,
         "storage_integration",
         "stage",
-        "source_conn_id",
     )
-    template_ext: Sequence[str] = (".sql",)
-    template_fields_renderers = {"sql": "sql"}
     destination_cloud = "s3"
     ui_color = "#e0f2fe"
 
@@ -121,33 +113,14 @@ class SnowflakeCopyToWorkMagicOperator(WorkMagicBaseOperator):
         *,
         storage_integration: str = DEFAULT_INTEGRATION,
         stage: str | None = None,
-        table: str | None = None,
-        updated_at_column: str = "updated_at",
-        sql: str | None = None,
         source_conn_id: str = "snowflake_default",
-        lookback: timedelta = DEFAULT_LOOKBACK,
         max_file_size: int = DEFAULT_MAX_PART_BYTES,
-        schema: str = "custom-site",
-        schema_options: SchemaOptions | None = None,
-        validate_sample: int = 100,
-        require_window: bool = True,
-        prune_stale: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(source_conn_id=source_conn_id, **kwargs)
         self.storage_integration = storage_integration
         self.stage = stage
-        self.table = table
-        self.updated_at_column = updated_at_column
-        self.sql = sql
-        self.source_conn_id = source_conn_id
-        self.lookback = lookback
         self.max_file_size = max_file_size
-        self.schema = schema
-        self.schema_options = schema_options
-        self.validate_sample = validate_sample
-        self.require_window = require_window
-        self.prune_stale = prune_stale
 
     # -- window ---------------------------------------------------------------------------
     def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:
@@ -247,34 +220,13 @@ class SnowflakeCopyToWorkMagicOperator(WorkMagicBaseOperator):
 
     def _validate_sample(self, snowflake: SnowflakeHook, select: str) -> int:
         """Run the same query with a LIMIT and validate its rows (Decision 16)."""
-        from workmagic_provider.exceptions import WorkMagicValidationError
-        from workmagic_provider.schemas import ValidationReport, validate_json_lines
         from workmagic_provider.sql import snowflake_sample_sql
 
         rows = snowflake.run(
             snowflake_sample_sql(select, self.validate_sample), handler=self._fetch_all()
         )
-        lines = []
-        for number, row in enumerate(rows or [], start=1):  # type: ignore[arg-type]
-            value = row[0] if isinstance(row, (tuple, list)) else row
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value)
-            lines.append((number, value))
-        report = ValidationReport(self.schema)
-        for _ in validate_json_lines(
-            lines, self.schema, report=report, options=self.schema_options
-        ):
-            pass
-        self.log.info(
-            "sample of %d rows: %d valid, %d rejected (schema %s)",
-            report.rows_total,
-            report.rows_valid,
-            report.rows_rejected,
-            self.schema,
-        )
-        if not report.ok:
-            raise WorkMagicValidationError(report)
-        return report.rows_total
+        values = (row[0] if isinstance(row, (tuple, list)) else row for row in rows or [])  # type: ignore[union-attr]
+        return self.check_sample(json.dumps(v) if isinstance(v, list) else v for v in values)
 
     def _stage_statements(self, settings: Any) -> tuple[list[str], str]:
         from workmagic_provider.sql import TEMP_STAGE, snowflake_temp_stage_sql

@@ -1,0 +1,97 @@
+"""What the push-down operators (Snowflake, BigQuery) share: the source query and its window,
+and the sample check that runs before the warehouse writes anything (design Decision 16).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from workmagic_provider.operators.base import WorkMagicBaseOperator
+from workmagic_provider.standards import DEFAULT_LOOKBACK
+
+if TYPE_CHECKING:
+    from workmagic_provider.schemas import SchemaOptions
+
+
+class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
+    """Base of operators whose warehouse writes the run's window into WorkMagic's folder.
+
+    :param table: source table (with ``updated_at_column``), or give ``sql``.
+    :param updated_at_column: the column the window selects on.
+    :param sql: your SELECT (or a ``.sql`` file) using ``{{ workmagic_window_start }}`` and
+        ``{{ workmagic_window_end }}``.
+    :param source_conn_id: the warehouse connection.
+    :param lookback: how far before the interval start the window opens (default 1 hour).
+    :param schema: schema of the sample validation (``custom-site`` or ``imported``).
+    :param validate_sample: rows validated before anything is written; 0 disables.
+    :param require_window: refuse a ``sql`` that does not use both window macros.
+    :param prune_stale: remove this flow's files of the hour that this run did not write.
+    """
+
+    template_fields: Sequence[str] = (
+        *WorkMagicBaseOperator.template_fields,
+        "sql",
+        "table",
+        "updated_at_column",
+        "source_conn_id",
+    )
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"sql": "sql"}
+
+    def __init__(
+        self,
+        *,
+        table: str | None = None,
+        updated_at_column: str = "updated_at",
+        sql: str | None = None,
+        source_conn_id: str | None = None,
+        lookback: timedelta = DEFAULT_LOOKBACK,
+        schema: str = "custom-site",
+        schema_options: SchemaOptions | None = None,
+        validate_sample: int = 100,
+        require_window: bool = True,
+        prune_stale: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+        self.updated_at_column = updated_at_column
+        self.sql = sql
+        self.source_conn_id = source_conn_id
+        self.lookback = lookback
+        self.schema = schema
+        self.schema_options = schema_options
+        self.validate_sample = validate_sample
+        self.require_window = require_window
+        self.prune_stale = prune_stale
+
+    def check_sample(self, rows: Iterable[Any]) -> int:
+        """Validate sample rows (mappings, or JSON text); raise with the report if any is bad."""
+        from workmagic_provider.exceptions import WorkMagicValidationError
+        from workmagic_provider.schemas import (
+            ValidationReport,
+            validate_json_lines,
+            validate_records,
+        )
+
+        numbered = list(enumerate(rows, start=1))
+        records = [(n, row) for n, row in numbered if isinstance(row, Mapping)]
+        lines = [(n, row) for n, row in numbered if not isinstance(row, Mapping)]
+        report = ValidationReport(self.schema)
+        options = self.schema_options
+        for _ in validate_records(records, self.schema, report=report, options=options):
+            pass
+        for _ in validate_json_lines(lines, self.schema, report=report, options=options):
+            pass
+        self.log.info(
+            "sample of %d rows: %d valid, %d rejected (schema %s)",
+            report.rows_total,
+            report.rows_valid,
+            report.rows_rejected,
+            self.schema,
+        )
+        if not report.ok:
+            raise WorkMagicValidationError(report)
+        return report.rows_total
