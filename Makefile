@@ -27,7 +27,7 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 
-test: lint pytest
+test: lint typecheck pytest
 
 demo: venv
 	$(BIN)/workmagic-provider demo

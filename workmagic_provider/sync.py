@@ -176,13 +176,17 @@ class HourSync:
 
     @staticmethod
     def _is_current(marks: Mapping[str, str] | None, expected: Mapping[str, str]) -> bool:
-        return bool(marks) and all(marks.get(k) == v for k, v in expected.items())
+        return marks is not None and all(marks.get(k) == v for k, v in expected.items())
 
     # -- doing ----------------------------------------------------------------------------
     def _copy(self, name: str, info: ObjectInfo, marks: dict[str, str]) -> FileOutcome:
         with self.source.open_read(info.key) as stream:
             counted = CountingReader(stream)
-            self.destination.write_stream(self.destination_prefix + name, counted, marks)
+            self.destination.write_stream(
+                self.destination_prefix + name,
+                counted,  # type: ignore[arg-type]  # a raw reader: what uploads need of IO
+                marks,
+            )
         target = self.destination.uri(self.destination_prefix + name)
         log.info("copied %s -> %s (%d bytes)", self.source.uri(info.key), target, counted.count)
         return FileOutcome(name, "copy", [name], counted.count)
