@@ -24,17 +24,27 @@ def run(script: Path) -> dict[str, object]:
     if done.returncode != 0:
         print(done.stderr, end="", file=sys.stderr)
         return {"benchmark": script.stem, "error": f"exit {done.returncode}"}
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    result["_table"] = "\n".join(lines[:-1])
     return result
+
+
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def headline(result: dict[str, object]) -> str:
     """The figures worth a glance: every ratio / speedup / goal field, compactly."""
     keep = {
-        k: v
+        k: _rounded(v)
         for k, v in result.items()
-        if any(word in k for word in ("speedup", "ratio", "growth", "goal", "rerun"))
+        if any(word in k for word in ("speedup", "ratio", "growth", "goal", "rerun_bytes"))
     }
     return json.dumps(keep, default=str)[:400]
 
@@ -54,7 +64,9 @@ def main() -> None:
     for result in results:
         wall = result.get("wall_seconds", "")
         lines.append(f"| {result.get('benchmark')} | `{headline(result)}` | {wall} |")
-    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    for result in results:
+        lines += ["", f"## {result.get('benchmark')}", "", "```", result.get("_table", ""), "```"]
+    (HERE / "RESULTS.md").write_text("\n".join(str(line) for line in lines) + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
 
 
