@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from dag_helpers import REPO_ROOT
 
 # --------------------------------------------------------------------------- environment
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wm-airflow-home-"))
@@ -207,26 +206,3 @@ def example_dag(airflow_db: Path) -> Callable[[str], Any]:
         return dag
 
     return load
-
-
-def run_hour(dag: Any, hour: Any, **kwargs: Any) -> Any:
-    """``dag.test()`` for the data interval that starts at ``hour`` (UTC); returns the run."""
-    from datetime import timedelta
-
-    run = dag.test(logical_date=hour + timedelta(hours=1), **kwargs)
-    assert run.data_interval_start == hour, (run.data_interval_start, hour)
-    assert run.data_interval_end - run.data_interval_start == timedelta(hours=1)
-    return run
-
-
-def xcom_return(run: Any, task_id: str) -> Any:
-    """The return value a task of ``run`` pushed to XCom."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(
-            run_id=run.run_id, key="return_value", task_ids=task_id, dag_ids=run.dag_id
-        )
-        row = session.scalars(query).first()
-        return None if row is None else XComModel.deserialize_value(row)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from dag_helpers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_hour, xcom_return
+from dag_helpers import run_hour, xcom_return
 
 from workmagic_provider.sandbox.sample_data import custom_site_orders
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from conftest import run_hour
+from dag_helpers import run_hour
 
 from workmagic_provider.sandbox.sample_data import custom_site_orders
 

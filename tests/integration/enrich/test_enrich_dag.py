@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_hour, xcom_return
+from dag_helpers import run_hour, xcom_return
 
 from workmagic_provider.sandbox.api import ApiFaults
 from workmagic_provider.sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_hour, xcom_return
+from dag_helpers import run_hour, xcom_return
 
 from .conftest import HOUR, enrich_row, write_orders_db
 

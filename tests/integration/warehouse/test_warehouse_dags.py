@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import run_hour, xcom_return
+from dag_helpers import run_hour, xcom_return
 
 pytestmark = [
     pytest.mark.integration,

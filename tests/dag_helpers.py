@@ -1,0 +1,35 @@
+"""Helpers for tests that run DAGs with ``dag.test()`` (import: ``from dag_helpers import ...``).
+
+Kept out of ``conftest.py`` so that test packages with their own ``conftest.py`` can import
+them without shadowing the root conftest module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_hour(dag: Any, hour: Any, **kwargs: Any) -> Any:
+    """``dag.test()`` for the data interval that starts at ``hour`` (UTC); returns the run."""
+    from datetime import timedelta
+
+    run = dag.test(logical_date=hour + timedelta(hours=1), **kwargs)
+    assert run.data_interval_start == hour, (run.data_interval_start, hour)
+    assert run.data_interval_end - run.data_interval_start == timedelta(hours=1)
+    return run
+
+
+def xcom_return(run: Any, task_id: str) -> Any:
+    """The return value a task of ``run`` pushed to XCom."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(
+            run_id=run.run_id, key="return_value", task_ids=task_id, dag_ids=run.dag_id
+        )
+        row = session.scalars(query).first()
+        return None if row is None else XComModel.deserialize_value(row)
