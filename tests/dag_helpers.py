@@ -33,3 +33,13 @@ def xcom_return(run: Any, task_id: str) -> Any:
         )
         row = session.scalars(query).first()
         return None if row is None else XComModel.deserialize_value(row)
+
+
+def ti_state(dag_id: str) -> str | None:
+    """State of the (first) task instance of ``dag_id``, read from the metadata DB."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id).first()
+        return None if ti is None else str(ti.state)

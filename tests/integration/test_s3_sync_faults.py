@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from dag_helpers import run_hour
+from dag_helpers import run_hour, ti_state
 
 from workmagic_provider.sandbox.sample_data import custom_site_orders
 
@@ -65,15 +65,6 @@ def _destination(sandbox: Any) -> dict[str, bytes]:
     }
 
 
-def _ti_state(dag_id: str) -> str | None:
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        ti = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id).first()
-        return None if ti is None else str(ti.state)
-
-
 def test_destination_stopped_mid_sync_then_retry_completes(
     customer: Any, sandbox: Any, load_dag_file: Any, airflow_db: Any, capfd: Any
 ) -> None:
@@ -89,7 +80,7 @@ def test_destination_stopped_mid_sync_then_retry_completes(
     def restart_when_task_waits_for_retry() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if stopped.is_set() and _ti_state("wm_s3_sync_fault") == "up_for_retry":
+            if stopped.is_set() and ti_state("wm_s3_sync_fault") == "up_for_retry":
                 sandbox.aws.start()
                 restarted.set()
                 return

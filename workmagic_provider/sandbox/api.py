@@ -38,7 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +78,18 @@ CREATE TABLE IF NOT EXISTS deliveries (
     at REAL NOT NULL
 );
 """
+
+
+@contextlib.contextmanager
+def _atomic(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: committed whole, or rolled back whole on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 @dataclass
@@ -584,8 +596,7 @@ class ApiSandboxServer:
             if errors:
                 return 400, self._refusal(errors), {}, 0
             at = time.time()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _atomic(db):
                 db.executemany(
                     "INSERT INTO enriched VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(order_id) DO "
                     "UPDATE SET order_timestamp=excluded.order_timestamp, ts=excluded.ts, "
@@ -608,10 +619,6 @@ class ApiSandboxServer:
                     "INSERT INTO deliveries (api, order_id, request_no, at) VALUES (?, ?, ?, ?)",
                     [("enrich", o["order_id"], number, at) for o in orders],
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         self._notify("enrich", [o["order_id"] for o in orders])
         return 200, {"accepted": len(orders)}, {}, len(orders)
 
@@ -632,8 +639,7 @@ class ApiSandboxServer:
         at = time.time()
         with self._db_lock:
             db = self._require_db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _atomic(db):
                 db.executemany(
                     "INSERT INTO custom_orders VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
                     "body=excluded.body",
@@ -647,10 +653,6 @@ class ApiSandboxServer:
                     "INSERT INTO deliveries (api, order_id, request_no, at) VALUES (?, ?, ?, ?)",
                     [("orders", o["id"], number, at) for o in orders],
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         self._notify("orders", [o["id"] for o in orders])
         return 200, {"accepted": len(orders)}, {}, len(orders)
 

@@ -36,15 +36,6 @@ def enrich_row(n: int, *, at: datetime | None = None, **changes: Any) -> dict[st
     return row
 
 
-def ti_state(dag_id: str) -> str | None:
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        ti = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id).first()
-        return None if ti is None else str(ti.state)
-
-
 @pytest.fixture
 def api(sandbox: Any) -> Iterator[Any]:
     """The session sandbox's API server: empty, no faults, clock at NOW; restarted if stopped."""

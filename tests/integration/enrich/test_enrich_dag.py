@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dag_helpers import run_hour, xcom_return
+from dag_helpers import run_hour, ti_state, xcom_return
 
 from workmagic_provider.sandbox.api import ApiFaults
 from workmagic_provider.sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
 
-from .conftest import HOUR, SOURCE_CONN_ID, enrich_row, ti_state
+from .conftest import HOUR, SOURCE_CONN_ID, enrich_row
 
 pytestmark = pytest.mark.integration
 
