@@ -27,6 +27,9 @@ of 1.5 MB or more are re-split; a retry reattaches to the job it submitted befor
    `workmagic_bigquery_location`, or copy this file and pass `sql=` (a `.sql` file using
    `{{ workmagic_window_start }}` and `{{ workmagic_window_end }}`).
 
+**Review first**: trigger (or backfill) with the param `render_sql` on: the task logs the
+exact statements of its hour and returns them in XCom without touching the warehouse.
+
 **Backfill** any range: every hour's window and folder come from its data interval.
 """
 
@@ -37,6 +40,9 @@ with DAG(
         params=workmagic_params(
             table=Param("", type="string", description="overrides the Variable"),
             location=Param("", type="string", description="overrides the Variable"),
+            render_sql=Param(
+                False, type="boolean", description="log the exact SQL of the run, submit nothing"
+            ),
         ),
     ),
 ) as dag:
@@ -46,4 +52,5 @@ with DAG(
         table=param_or_variable("table", "workmagic_bigquery_table"),
         updated_at_column="updated_at",
         location=param_or_variable("location", "workmagic_bigquery_location", "US"),
+        render_only="{{ params.render_sql }}",
     )

@@ -30,6 +30,9 @@ validated first, and parts an earlier run of the hour left behind are removed th
    copy this file and pass `sql=` (a `.sql` file that uses `{{ workmagic_window_start }}` and
    `{{ workmagic_window_end }}`).
 
+**Review first**: trigger (or backfill) with the param `render_sql` on: the task logs the
+exact statements of its hour and returns them in XCom without touching the warehouse.
+
 **Backfill** any range: every hour's window and folder come from its data interval.
 """
 
@@ -43,6 +46,9 @@ with DAG(
             updated_at_column=Param("", type="string", description="default: updated_at"),
             stage=Param("", type="string", description="overrides the Variable"),
             storage_integration=Param("S3_ORDER_EXPORT_TO_WORKMAGIC", type="string"),
+            render_sql=Param(
+                False, type="boolean", description="log the exact SQL of the run, submit nothing"
+            ),
         ),
     ),
 ) as dag:
@@ -56,4 +62,5 @@ with DAG(
         ),
         stage=param_or_variable("stage", "workmagic_snowflake_stage"),
         storage_integration="{{ params.storage_integration }}",
+        render_only="{{ params.render_sql }}",
     )

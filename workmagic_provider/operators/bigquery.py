@@ -162,8 +162,58 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         return GCSStore(hook.get_gcs_hook(**extra), hook.settings.bucket)
 
     # -- execution ------------------------------------------------------------------------
-    def execute(self, context: Context) -> dict[str, Any] | None:
+    def _configuration(
+        self, hook: WorkMagicHook, context: Context, project_id: str
+    ) -> tuple[dict[str, Any], str]:
+        """The export job's configuration and its deterministic job id (a retry reattaches)."""
         from workmagic_provider.sql import bigquery_export_sql, bigquery_query_parameters
+
+        folder = self.hour_folder(hook, context)
+        params = bigquery_query_parameters(self.window(context))
+        configuration = self._query_config(
+            bigquery_export_sql(folder, hook.settings.bucket, self._select()), params
+        )
+        job_id = export_job_id(
+            self.dag_id,
+            self.task_id,
+            folder.hour,
+            {"configuration": configuration, "location": self.location, "project": project_id},
+        )
+        return configuration, job_id
+
+    def _connection_project(self, hook: WorkMagicHook) -> str:
+        """The project of the Google connection, read without creating credentials."""
+        from airflow.sdk import BaseHook
+
+        extra = BaseHook.get_connection(self._gcp_conn_id(hook)).extra_dejson
+        return str(extra.get("project") or extra.get("extra__google_cloud_platform__project") or "")
+
+    def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
+        from workmagic_provider.sql import bigquery_query_parameters, bigquery_sample_sql
+
+        hook = self.workmagic_hook()
+        folder = self.hour_folder(hook, context)
+        project_id = self.project_id or self._connection_project(hook)
+        params = bigquery_query_parameters(self.window(context))
+        statements: list[dict[str, Any]] = []
+        if self.validate_sample:
+            sample = bigquery_sample_sql(self._select(), self.validate_sample)
+            statements.append({"step": "sample", "sql": sample, "query_parameters": params})
+        configuration, job_id = self._configuration(hook, context, project_id)
+        statements.append(
+            {
+                "step": "export",
+                "sql": configuration["query"]["query"],
+                "query_parameters": params,
+                "job_id": job_id,
+                "project": project_id,
+                "location": self.location,
+            }
+        )
+        return f"gs://{hook.settings.bucket}/{folder.prefix}", statements
+
+    def run_in_warehouse(self, context: Context) -> dict[str, Any] | None:
+        from workmagic_provider.sql import bigquery_query_parameters
 
         hook = self.workmagic_hook()
         folder = self.hour_folder(hook, context)
@@ -175,16 +225,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         sampled = (
             self._validate_sample(bq, project_id, select, params) if self.validate_sample else 0
         )
-
-        configuration = self._query_config(
-            bigquery_export_sql(folder, hook.settings.bucket, select), params
-        )
-        job_id = export_job_id(
-            self.dag_id,
-            self.task_id,
-            folder.hour,
-            {"configuration": configuration, "location": self.location, "project": project_id},
-        )
+        configuration, job_id = self._configuration(hook, context, project_id)
         if self.force_rerun:
             job_id = f"{job_id}_{context['ti'].try_number}_{int(datetime.now().timestamp())}"
         self.log.info(

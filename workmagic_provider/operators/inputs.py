@@ -45,6 +45,22 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def as_bool(value: Any, what: str = "flag") -> bool:
+    """A flag that may arrive as a rendered template (``"True"``, ``"false"``, ``""``)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", "", "none"):
+        return False
+    from workmagic_provider.exceptions import WorkMagicConfigError
+
+    raise WorkMagicConfigError(f"{what} must be true or false, got {value!r}")
+
+
 def as_path(value: Any) -> Any:
     """Local paths and URIs (``s3://``, ``gs://``, ``file://``) as ``ObjectStoragePath``."""
     if hasattr(value, "open"):

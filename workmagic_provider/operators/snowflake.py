@@ -143,7 +143,8 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
         return fetch_all_handler
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _plan(self, context: Context) -> dict[str, Any]:
+        """What one run works with: the folder, the window, the SELECT and the unload."""
         from workmagic_provider.sql import (
             snowflake_identifier,
             snowflake_select,
@@ -170,7 +171,34 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             storage_integration=self.storage_integration,
             max_file_size=self.max_file_size,
         )
-        destination = f"s3://{settings.bucket}/{folder.prefix}"
+        return {
+            "settings": settings,
+            "folder": folder,
+            "bounds": bounds,
+            "select": select,
+            "unload": unload,
+            "destination": f"s3://{settings.bucket}/{folder.prefix}",
+        }
+
+    def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
+        from workmagic_provider.sql import snowflake_list_sql, snowflake_sample_sql
+
+        plan = self._plan(context)
+        statements: list[dict[str, Any]] = []
+        if self.validate_sample:
+            sample = snowflake_sample_sql(plan["select"], self.validate_sample)
+            statements.append({"step": "sample", "sql": sample})
+        statements.append({"step": "unload", "sql": plan["unload"]})
+        if self.prune_stale:
+            prelude, stage = self._stage_statements(plan["settings"])
+            for sql in [*prelude, snowflake_list_sql(stage, plan["folder"])]:
+                statements.append({"step": "list parts (stale ones are then removed)", "sql": sql})
+        return plan["destination"], statements
+
+    def run_in_warehouse(self, context: Context) -> dict[str, Any]:
+        plan = self._plan(context)
+        folder, bounds, destination = plan["folder"], plan["bounds"], plan["destination"]
+        select, unload = plan["select"], plan["unload"]
         snowflake = self.snowflake_hook()
         sampled = self._validate_sample(snowflake, select) if self.validate_sample else 0
 

@@ -12,6 +12,8 @@ from workmagic_provider.operators.base import WorkMagicBaseOperator
 from workmagic_provider.standards import DEFAULT_LOOKBACK
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from workmagic_provider.schemas import SchemaOptions
 
 
@@ -28,6 +30,9 @@ class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
     :param validate_sample: rows validated before anything is written; 0 disables.
     :param require_window: refuse a ``sql`` that does not use both window macros.
     :param prune_stale: remove this flow's files of the hour that this run did not write.
+    :param render_only: render and log the exact statements the run would submit, connect to no
+        warehouse and write nothing (templated: ``"{{ params.render_sql }}"`` works). For
+        reviewing a DAG before the warehouse grants exist, and for the offline demo.
     """
 
     template_fields: Sequence[str] = (
@@ -36,6 +41,7 @@ class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
         "table",
         "updated_at_column",
         "source_conn_id",
+        "render_only",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql"}
@@ -53,6 +59,7 @@ class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
         validate_sample: int = 100,
         require_window: bool = True,
         prune_stale: bool = True,
+        render_only: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -66,6 +73,50 @@ class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
         self.validate_sample = validate_sample
         self.require_window = require_window
         self.prune_stale = prune_stale
+        self.render_only = render_only
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        from workmagic_provider.operators.inputs import as_bool
+
+        if as_bool(self.render_only, "render_only"):
+            return self.render_statements(context)
+        return self.run_in_warehouse(context)
+
+    def run_in_warehouse(self, context: Context) -> dict[str, Any] | None:
+        """Submit the statements and return the run's summary (each warehouse's own)."""
+        raise NotImplementedError
+
+    def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
+        """The destination URI and the statements a run submits, in order, without a warehouse.
+
+        Each statement is ``{"step": ..., "sql": ...}`` plus what else the warehouse receives
+        with it (query parameters, job id).
+        """
+        raise NotImplementedError
+
+    def render_statements(self, context: Context) -> dict[str, Any]:
+        """``render_only``: log every statement of the run and return them; submit nothing."""
+        destination, statements = self.planned_statements(context)
+        bounds = self.window(context)
+        for statement in statements:
+            extra = {k: v for k, v in statement.items() if k not in ("step", "sql")}
+            self.log.info(
+                "render_only, step %s%s:\n%s",
+                statement["step"],
+                f" {extra}" if extra else "",
+                statement["sql"],
+            )
+        self.log.info(
+            "render_only: %d statements rendered for %s; nothing was submitted",
+            len(statements),
+            destination,
+        )
+        return {
+            "mode": "render_only",
+            "destination": destination,
+            "window": [bounds[0].isoformat(), bounds[1].isoformat()],
+            "statements": statements,
+        }
 
     def check_sample(self, rows: Iterable[Any]) -> int:
         """Validate sample rows (mappings, or JSON text); raise with the report if any is bad."""

@@ -109,3 +109,61 @@ def test_bigquery_dag_three_hours(fake_bigquery: Any, example_dag: Any, monkeypa
     assert names == [
         f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-bigquery-000000000000.json.gz" for h in HOURS
     ]
+
+
+def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
+    fake_snowflake: Any, fake_bigquery: Any, clean_sandbox: Any, example_dag: Any, monkeypatch: Any
+) -> None:
+    """``render_sql`` logs the statements of the hour and returns them; the warehouse sees none.
+
+    The rendered unload and export are the very statements a real run of the same hour submits.
+    """
+    import sqlglot
+
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_TABLE", "sales.public.orders")
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_STAGE", "sales.public.workmagic")
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_TABLE", "test-project.sales.orders")
+    hour = HOURS[0]
+    folder = f"{PREFIX}{hour:%Y/%m/%d/%H}/"
+    rendered = {}
+    for dag_id, task_id in (
+        ("workmagic_snowflake_hourly", "unload_hour"),
+        ("workmagic_bigquery_hourly", "export_hour"),
+    ):
+        run = run_hour(example_dag(dag_id), hour, run_conf={"render_sql": True})
+        assert run.state == "success"
+        rendered[dag_id] = xcom_return(run, task_id)
+        assert rendered[dag_id]["mode"] == "render_only"
+        assert rendered[dag_id]["window"] == _window(hour)
+        assert rendered[dag_id]["destination"].endswith(f"workmagic-inbound-data/{folder}")
+    assert fake_snowflake.statements == []
+    assert fake_bigquery.jobs == {}
+    assert clean_sandbox.aws.list_keys(PREFIX) == []
+
+    snow = {s["step"]: s["sql"] for s in rendered["workmagic_snowflake_hourly"]["statements"]}
+    assert list(snow)[:2] == ["sample", "unload"]
+    assert f"'s3://workmagic-inbound-data/{folder}" in snow["unload"]
+    assert "'2026-03-08 21:00:00.000000 +00:00'" in snow["unload"]  # window start - 1 h
+    for sql in snow.values():
+        sqlglot.parse_one(sql, dialect="snowflake")
+    bq = rendered["workmagic_bigquery_hourly"]["statements"]
+    assert [s["step"] for s in bq] == ["sample", "export"]
+    assert bq[1]["project"] == "test-project"
+    assert bq[1]["query_parameters"][0]["name"] == "window_start"
+    sqlglot.parse_one(bq[1]["sql"], dialect="bigquery")
+
+    # a real run of the same hour submits exactly the rendered unload and export
+    import snowflake.connector
+
+    conn = snowflake.connector.connect(database="SALES", schema="PUBLIC")
+    conn.cursor().execute('CREATE OR REPLACE TABLE orders ("id" VARCHAR, updated_at TIMESTAMP_TZ)')
+    conn.close()
+    run = run_hour(example_dag("workmagic_snowflake_hourly"), hour)
+    assert run.state == "success"
+    assert fake_snowflake.unloads() == [snow["unload"]]
+    fake_bigquery.export_shards = lambda uri: []
+    run = run_hour(example_dag("workmagic_bigquery_hourly"), hour)
+    assert run.state == "success"
+    (export,) = fake_bigquery.export_inserts()
+    assert export["configuration"]["query"]["query"] == bq[1]["sql"]
+    assert export["jobReference"]["jobId"] == bq[1]["job_id"]
