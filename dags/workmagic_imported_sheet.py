@@ -44,4 +44,6 @@ with DAG(
         + "/{{ data_interval_start.strftime('%Y-%m-%d') }}.csv",
         header="labels",
         on_invalid="fail",
+        # empty: Google's API; the sandbox sets this Variable to its loopback stand-in
+        api_endpoint="{{ var.value.get('workmagic_sheets_api_endpoint', '') }}",
     )

@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_UNUSABLE = 0, 1, 2
@@ -105,9 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the one-time Snowflake setup SQL (workmagic-provider setup-sql --help)",
     )
 
-    demo = commands.add_parser("demo", help="convert sample orders and upload them to a sandbox")
-    demo.add_argument("--rows", type=int, default=5000)
-    demo.add_argument("--hour", default="2026-03-08T02:00:00Z")
+    demo = commands.add_parser(
+        "demo",
+        help="backfill every example DAG with a local Airflow against the sandbox",
+        description="Start the sandbox and a local Airflow (api-server, scheduler, "
+        "dag-processor on SQLite), backfill the last HOURS hours of every example DAG through "
+        "the REST API, and print what each run moved.",
+    )
+    demo.add_argument("--hours", type=int, default=6, help="hours to backfill (default 6)")
+    demo.add_argument("--rows", type=int, default=200, help="orders per hour and source")
+    demo.add_argument("--dags-folder", type=Path, default=None, help="default: ./dags")
+    demo.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary work folder")
+    demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the runs")
     return parser
 
 
@@ -244,7 +255,14 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from workmagic_provider.sandbox.demo import run_demo
 
-    return run_demo(rows=args.rows, hour=args.hour)
+    return run_demo(
+        hours=args.hours,
+        rows=args.rows,
+        dags_folder=args.dags_folder,
+        workdir=args.workdir,
+        keep=args.keep,
+        timeout=args.timeout,
+    )
 
 
 COMMANDS = {

@@ -77,9 +77,18 @@ class ImportedSalesToGoogleSheetOperator(BaseOperator):
     :param header: ``"fields"`` (``date_code``, default) or ``"labels"`` (``Date Code``).
     :param on_invalid: ``"fail"`` (default) writes nothing if a row is invalid; ``"skip"``.
     :param gcp_conn_id: the Google connection whose identity can edit the sheet.
+    :param api_endpoint: another Sheets API base URL (a proxy, or the sandbox's stand-in);
+        empty or None means Google's.
     """
 
-    template_fields: Sequence[str] = ("spreadsheet_id", "source", "rows", "timezone")
+    template_fields: Sequence[str] = (
+        "spreadsheet_id",
+        "source",
+        "rows",
+        "timezone",
+        "gcp_conn_id",
+        "api_endpoint",
+    )
     ui_color = "#e6f4ea"
 
     def __init__(
@@ -230,7 +239,7 @@ class ImportedSalesToGoogleSheetOperator(BaseOperator):
         return GSheetsHook(
             gcp_conn_id=self.gcp_conn_id,
             impersonation_chain=self.impersonation_chain,
-            api_endpoint=self.api_endpoint,
+            api_endpoint=self.api_endpoint or None,
         )
 
     def _first_tab(self, hook: Any) -> str:

@@ -1,83 +1,241 @@
-"""``workmagic-provider demo``: the upload path end to end against the local sandbox.
+"""``workmagic-provider demo``: every example DAG, backfilled by a real Airflow, offline.
 
-It does what a production hourly run does, with nothing mocked: generated custom-site orders are
-validated and split into parts, then published through the ``workmagic`` connection into the
-sandbox's S3 bucket (assuming WorkMagic's role with the External ID) and its GCS bucket. A second
-run of the same hour shows the idempotency: same object names, identical bytes, nothing added.
+1. The sandbox starts: WorkMagic's S3 + STS and GCS buckets, its Enrich API, a Google Sheets
+   stand-in, and the customer's own S3 bucket, all on loopback.
+2. Each flow's source data is written for the last ``hours`` complete UTC hours
+   (:mod:`demo_inputs`).
+3. Airflow's api-server, scheduler and dag-processor start on SQLite with ``dags/``
+   (:mod:`local_airflow`); one backfill per DAG is created through ``POST /api/v2/backfills``,
+   the call the UI's backfill dialog makes. The Snowflake and BigQuery DAGs get the conf
+   ``render_sql``: they render and log the exact statements, as no warehouse is reachable here.
+4. When every run has finished, one line per DAG and hour says what moved and where, read from
+   the tasks' XCom through the REST API. Every process is stopped on the way out.
 """
 
 from __future__ import annotations
 
-import os
+import shutil
 import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
-from workmagic_provider.files.jsonl import read_json_lines
-from workmagic_provider.files.pipeline import UploadResult, upload_lines
-from workmagic_provider.files.sinks import PartSink
-from workmagic_provider.sandbox.sample_data import custom_site_orders, write_json_lines
-from workmagic_provider.standards import parse_hour
-from workmagic_provider.stores import GCSStore, ObjectStore, S3Store, StorePartSink
+from workmagic_provider.sandbox.demo_report import Moved, RunLine, moved, render_table
 
 DEMO_ACCOUNT = "121226"
-DEMO_CATEGORY = "orders"
 
 
-def _upload(source: Path, cloud: str, hour_text: str) -> tuple[UploadResult, PartSink]:
-    from workmagic_provider.hooks.workmagic import WorkMagicHook
+@dataclass(frozen=True)
+class Flow:
+    """An example DAG in the demo: its task and the backfill's conf (the DAG's params)."""
 
-    hook = WorkMagicHook()
-    folder = hook.hour_folder(parse_hour(hour_text))
-    bucket = hook.settings.bucket
-    store: ObjectStore
-    if cloud == "s3":
-        store = S3Store(hook.get_s3_hook(), bucket)
-    else:
-        store = GCSStore(hook.get_gcs_hook(), bucket)
-    sink = StorePartSink(store, folder.prefix)
-    result = upload_lines(
-        read_json_lines(source),
-        schema="custom-site",
-        folder=folder,
-        flow="upload",
-        sink=sink,
-        max_part_bytes=100_000,  # small parts so the demo shows the split
+    dag_id: str
+    task_id: str
+    conf: Mapping[str, Any] = field(default_factory=dict)
+
+
+def demo_flows() -> list[Flow]:
+    from workmagic_provider.sandbox.demo_inputs import IMPORTED_CONN_ID
+    from workmagic_provider.sandbox.launcher import GCP_CONN_ID
+
+    return [
+        Flow("workmagic_s3_sync_hourly", "sync_hour"),
+        Flow("workmagic_gcs_sync_hourly", "sync_hour", {"source_conn_id": GCP_CONN_ID}),
+        Flow("workmagic_s3_upload_hourly", "upload_hour"),
+        Flow("workmagic_file_import", "import_files", {"workmagic_conn_id": IMPORTED_CONN_ID}),
+        Flow("workmagic_imported_sheet", "refresh_sheet"),
+        Flow("workmagic_enrich_orders_hourly", "enrich_orders"),
+        Flow("workmagic_snowflake_hourly", "unload_hour", {"render_sql": True}),
+        Flow("workmagic_bigquery_hourly", "export_hour", {"render_sql": True}),
+    ]
+
+
+def last_complete_hours(count: int, now: datetime | None = None) -> list[datetime]:
+    """The starts of the last ``count`` complete UTC hours, oldest first."""
+    end = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    end = end.replace(minute=0, second=0, microsecond=0)
+    return [end - timedelta(hours=count - n) for n in range(count)]
+
+
+def default_dags_folder() -> Path:
+    """``./dags`` when run from a checkout's root, else the checkout this package lives in."""
+    here = Path.cwd() / "dags"
+    if (here / "workmagic_s3_sync_hourly.py").exists():
+        return here
+    return Path(__file__).resolve().parents[2] / "dags"
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_demo(
+    hours: int = 6,
+    rows: int = 200,
+    *,
+    dags_folder: Path | None = None,
+    workdir: Path | None = None,
+    keep: bool = False,
+    timeout: float = 240.0,
+    now: datetime | None = None,
+) -> int:
+    """Run the demo; 0 when every run succeeded and every flow moved something."""
+    from workmagic_provider.sandbox.customer import CustomerStorage
+    from workmagic_provider.sandbox.demo_inputs import prepare
+    from workmagic_provider.sandbox.launcher import Sandbox
+    from workmagic_provider.sandbox.local_airflow import LocalAirflow
+    from workmagic_provider.sandbox.sheets import SheetsSandboxServer
+
+    started = time.monotonic()
+    _quiet_logging()
+    folder = (dags_folder or default_dags_folder()).resolve()
+    if not (folder / "workmagic_s3_sync_hourly.py").exists():
+        _say(f"error: no example DAGs in {folder}; pass --dags-folder")
+        return 2
+    window = last_complete_hours(hours, now)
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="workmagic-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    flows = demo_flows()
+    problems: list[str] = []
+    _say(
+        f"WorkMagic provider demo: {len(flows)} example DAGs, backfill of {hours} hours "
+        f"{window[0]:%Y-%m-%d %H:00} .. {window[-1] + timedelta(hours=1):%H:00} UTC"
     )
-    return result, sink
+    _say(f"work folder: {work}")
+    try:
+        with (
+            Sandbox(account_id=DEMO_ACCOUNT) as sandbox,
+            CustomerStorage(sandbox) as customer,
+            SheetsSandboxServer() as sheets,
+        ):
+            _say(
+                f"sandbox: S3+STS {sandbox.s3_endpoint}, GCS {sandbox.gcs_endpoint}, "
+                f"API {sandbox.api_endpoint}, Sheets {sheets.endpoint}, "
+                f"customer S3 {customer.s3_endpoint}"
+            )
+            inputs = prepare(work, window, sandbox, customer, rows=rows)
+            inputs.variable("workmagic_sheets_api_endpoint", sheets.endpoint)
+            _say("inputs: " + ", ".join(f"{n} {what}" for what, n in inputs.written.items()))
+            airflow = LocalAirflow(work / "airflow", folder, inputs.env)
+            _say(f"starting Airflow (api-server :{airflow.port}, scheduler, dag-processor) ...")
+            with airflow:
+                airflow.wait_for_dags(f.dag_id for f in flows)
+                _say(f"Airflow is up and parsed {len(flows)} DAGs; creating backfills ...")
+                for flow in flows:
+                    created = airflow.create_backfill(
+                        flow.dag_id,
+                        _iso(window[0]),
+                        _iso(window[-1]),
+                        conf=flow.conf,
+                    )
+                    extra = f" conf {dict(flow.conf)}" if flow.conf else ""
+                    _say(f"  backfill {created['id']}: {flow.dag_id}{extra}")
+                runs = _wait(airflow, flows, len(window), timeout)
+                lines = _lines(airflow, flows, runs)
+                _say("")
+                _say(render_table(lines))
+                _print_rendered_sql(airflow, flows, runs)
+                _print_landed(sandbox, sheets)
+                problems = _problems(flows, lines, len(window))
+                for problem in problems:
+                    _say(f"PROBLEM: {problem}")
+                if problems:
+                    _say(f"task logs: {work / 'airflow' / 'logs'}")
+            _say("stopped Airflow and the sandbox")
+    finally:
+        if not keep and workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    if problems:
+        _say(f"demo finished with {len(problems)} problem(s) in {elapsed:.0f} s")
+        return 1
+    _say(f"demo finished in {elapsed:.0f} s: every flow ran every hour")
+    return 0
 
 
-def run_demo(rows: int = 5000, hour: str = "2026-03-08T02:00:00Z") -> int:
+def _quiet_logging() -> None:
+    """The demo prints its own lines; the sandbox servers' request logs would drown them."""
     import logging
 
-    from workmagic_provider.sandbox.launcher import Sandbox
-
-    logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own table
-    for name in ("airflow", "botocore", "werkzeug", "workmagic_provider"):
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("werkzeug", "botocore", "moto", "gcp_storage_emulator", "airflow"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    print(f"WorkMagic provider demo: {rows:,} custom-site orders for hour {hour}")
-    with tempfile.TemporaryDirectory(prefix="workmagic-demo-") as work:
-        source = Path(work) / "orders.jsonl"
-        write_json_lines(source, custom_site_orders(rows, parse_hour(hour)))
-        print(f"generated {source.stat().st_size:,} bytes of JSON Lines")
-        with Sandbox(account_id=DEMO_ACCOUNT, data_category=DEMO_CATEGORY) as sandbox:
-            print(f"sandbox S3+STS at {sandbox.s3_endpoint}, GCS at {sandbox.gcs_endpoint}")
-            failures = 0
-            for cloud in ("s3", "gcs"):
-                os.environ.update(sandbox.env(cloud=cloud))
-                result, sink = _upload(source, cloud, hour)
-                print(f"\n{cloud.upper()}: {len(result.parts)} parts, {result.rows_written:,} rows")
-                width = max(len(p.location) for p in result.parts)
-                print(f"  {'part':<{width}} {'rows':>7} {'bytes':>9}")
-                for part in result.parts:
-                    print(f"  {part.location:<{width}} {part.rows:>7,} {part.bytes:>9,}")
-                again, _ = _upload(source, cloud, hour)
-                same = [p.name for p in again.parts] == [p.name for p in result.parts]
-                listed = sink.names()
-                print(
-                    f"  re-run of the same hour: {'same' if same else 'DIFFERENT'} part names, "
-                    f"{len(listed)} objects in the folder, {len(again.removed)} stale removed"
-                )
-                if not same or len(listed) != len(result.parts) or result.rows_written != rows:
-                    failures += 1
-    print("\ndemo finished" + (" with problems" if failures else ": every part landed once"))
-    return 1 if failures else 0
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _wait(airflow: Any, flows: list[Flow], hours: int, timeout: float) -> dict[str, Any]:
+    expected = {f.dag_id: hours for f in flows}
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        runs = airflow.wait_for_runs(expected, timeout=min(10.0, timeout))
+        finished = sum(1 for rs in runs.values() for r in rs if r["state"] in ("success", "failed"))
+        total = len(flows) * hours
+        status = f"  runs finished: {finished}/{total}"
+        if status != last:
+            _say(status)
+            last = status
+        if finished >= total or time.monotonic() > deadline:
+            return runs
+
+
+def _lines(airflow: Any, flows: list[Flow], runs: Mapping[str, Any]) -> list[RunLine]:
+    lines = []
+    for flow in flows:
+        for run in runs[flow.dag_id]:
+            summary = airflow.xcom(flow.dag_id, run["dag_run_id"], flow.task_id)
+            what = moved(summary) if summary else Moved(None, None, None, None, "", "no XCom")
+            hour = str(run["data_interval_start"])[:16].replace("T", " ")
+            lines.append(RunLine(flow.dag_id, hour, str(run["state"]), what))
+    return lines
+
+
+def _print_rendered_sql(airflow: Any, flows: list[Flow], runs: Mapping[str, Any]) -> None:
+    """The statements the warehouse DAGs would submit for their first hour, verbatim."""
+    for flow in flows:
+        if not flow.conf.get("render_sql") or not runs[flow.dag_id]:
+            continue
+        run = runs[flow.dag_id][0]
+        summary = airflow.xcom(flow.dag_id, run["dag_run_id"], flow.task_id) or {}
+        _say(f"\n{flow.dag_id}, hour {run['data_interval_start']}: the SQL it would submit")
+        for statement in summary.get("statements", []):
+            extra = {k: v for k, v in statement.items() if k not in ("step", "sql")}
+            _say(f"-- {statement['step']}" + (f" {extra}" if extra else ""))
+            _say(str(statement["sql"]).strip() + ";")
+
+
+def _print_landed(sandbox: Any, sheets: Any) -> None:
+    """Where the files landed: WorkMagic's folders in both buckets, and the sheet."""
+    prefix = sandbox.account_prefix
+    for scheme, names in (
+        ("s3", sandbox.aws.list_keys(prefix)),
+        ("gs", sandbox.gcs.list_names(prefix)),
+    ):
+        folders = sorted({name.rsplit("/", 2)[0] for name in names})
+        _say(f"\n{scheme}://{sandbox.bucket}/{prefix}: {len(names)} objects in these folders")
+        for folder in folders:
+            count = sum(1 for name in names if name.startswith(folder + "/"))
+            _say(f"  {scheme}://{sandbox.bucket}/{folder}/HH/  {count} objects")
+    for sheet_id, sheet in sheets.sheets.items():
+        rows = max(0, len(sheet.values) - 1)
+        _say(f"sheet {sheet_id}: the first tab holds {rows} rows and the header")
+
+
+def _problems(flows: list[Flow], lines: list[RunLine], hours: int) -> list[str]:
+    problems = []
+    for flow in flows:
+        mine = [line for line in lines if line.dag_id == flow.dag_id]
+        if len(mine) < hours:
+            problems.append(f"{flow.dag_id}: {len(mine)} of {hours} runs were created")
+        for line in mine:
+            if line.state != "success":
+                problems.append(f"{flow.dag_id} {line.hour}: run {line.state}")
+        if not any(line.moved.moved_something for line in mine):
+            problems.append(f"{flow.dag_id}: no run moved anything")
+    return problems

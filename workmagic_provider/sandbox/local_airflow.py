@@ -1,0 +1,309 @@
+"""A throwaway Airflow on SQLite: api-server, scheduler and dag-processor as real processes.
+
+The demo runs the example DAGs the way a user's Airflow does: the dag-processor parses
+``dags/``, a backfill is created through the public REST API (``POST /api/v2/backfills``, what
+the UI's backfill button calls), the scheduler queues the runs and LocalExecutor workers run the
+tasks against the execution API. Everything lives in one private ``AIRFLOW_HOME``; :meth:`stop`
+ends every process group it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor")
+FINISHED = ("success", "failed")
+
+
+class LocalAirflowError(RuntimeError):
+    """A component did not start or a REST call failed; names the log to read."""
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalAirflow:
+    """Airflow's components in a private home, with a small client of its REST API.
+
+    :param home: the ``AIRFLOW_HOME`` (created; holds the SQLite DB and every log).
+    :param dags_folder: the folder the dag-processor parses.
+    :param env: extra environment of every component (connections, Variables, endpoints).
+    :param parallelism: LocalExecutor workers (4 suits a 2-core machine).
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        dags_folder: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        parallelism: int = 4,
+    ) -> None:
+        self.home = Path(home)
+        self.dags_folder = Path(dags_folder)
+        self.host = host
+        self.port = port or _free_port(host)
+        self.parallelism = parallelism
+        self.extra_env = dict(env or {})
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._token: str | None = None
+        self._session: Any = None
+
+    # -- environment ----------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """The environment of every component: a private, offline, backfill-only Airflow."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                # runs come only from the backfill: no scheduled run of "now" slips in
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__API__HOST": self.host,
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def log_path(self, component: str) -> Path:
+        return self.home / "components" / f"{component}.log"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, timeout: float = 120.0) -> LocalAirflow:
+        """Migrate the DB, start the components, wait until the REST API and jobs are healthy."""
+        (self.home / "components").mkdir(parents=True, exist_ok=True)
+        env = self.environment()
+        airflow = [sys.executable, "-m", "airflow"]
+        migrate = subprocess.run(
+            [*airflow, "db", "migrate"],
+            env=env,
+            stdout=self.log_path("db-migrate").open("wb"),
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        if migrate.returncode != 0:
+            raise LocalAirflowError(f"airflow db migrate failed; see {self.log_path('db-migrate')}")
+        try:
+            for component in COMPONENTS:
+                self.processes[component] = subprocess.Popen(
+                    [*airflow, component],
+                    env=env,
+                    stdout=self.log_path(component).open("wb"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stop() ends its workers too
+                )
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                last = self.get("/api/v2/monitor/health")
+                if all(
+                    (last.get(part) or {}).get("status") == "healthy"
+                    for part in ("metadatabase", "scheduler", "dag_processor")
+                ):
+                    return
+            except (OSError, LocalAirflowError) as err:
+                last = err
+            time.sleep(1.0)
+        raise LocalAirflowError(
+            f"Airflow was not healthy after {timeout:.0f} s (last answer: {last}); see the logs "
+            f"in {self.home / 'components'}"
+        )
+
+    def _check_alive(self) -> None:
+        for component, process in self.processes.items():
+            if process.poll() is not None:
+                raise LocalAirflowError(
+                    f"airflow {component} exited with code {process.returncode}; see "
+                    f"{self.log_path(component)}"
+                )
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM every component's process group, SIGKILL what is left after ``grace``."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(max(0.1, deadline - time.monotonic()))
+            _signal_group(process, signal.SIGKILL)  # also workers that outlived their parent
+            process.wait()
+        self.processes.clear()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self) -> LocalAirflow:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- REST API -------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+        headers = {}
+        if not path.startswith("/api/v2/monitor") and not path.startswith("/auth"):
+            headers["Authorization"] = f"Bearer {self._bearer()}"
+        try:
+            answer = self._session.request(
+                method, self.base_url + path, json=body, headers=headers, timeout=30
+            )
+        except requests.RequestException as err:
+            raise LocalAirflowError(f"{method} {path}: {err}") from err
+        if answer.status_code >= 400:
+            raise LocalAirflowError(
+                f"{method} {path} answered {answer.status_code}: {answer.text[:500]}"
+            )
+        return answer.json() if answer.content else None
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def _bearer(self) -> str:
+        if self._token is None:
+            # simple auth manager with all_admins: GET /auth/token issues an admin token
+            self._token = str(self.request("GET", "/auth/token")["access_token"])
+        return self._token
+
+    def wait_for_dags(self, dag_ids: Iterable[str], timeout: float = 90.0) -> None:
+        """Wait until the dag-processor has parsed every DAG; fail naming import errors."""
+        wanted = set(dag_ids)
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            found = {d["dag_id"] for d in self.get("/api/v2/dags?limit=1000")["dags"]}
+            errors = self.get("/api/v2/importErrors")["import_errors"]
+            if errors:
+                text = "; ".join(f"{e['filename']}: {e['stack_trace'][-300:]}" for e in errors)
+                raise LocalAirflowError(f"DAG import errors: {text}")
+            if wanted <= found:
+                return
+            if time.monotonic() > deadline:
+                raise LocalAirflowError(
+                    f"DAGs not parsed after {timeout:.0f} s: {sorted(wanted - found)}; see "
+                    f"{self.log_path('dag-processor')}"
+                )
+            time.sleep(1.0)
+
+    def create_backfill(
+        self,
+        dag_id: str,
+        from_date: str,
+        to_date: str,
+        *,
+        conf: Mapping[str, Any] | None = None,
+        max_active_runs: int = 3,
+        retry_for: float = 60.0,
+    ) -> dict[str, Any]:
+        """``POST /api/v2/backfills``: the request the UI's backfill dialog sends.
+
+        On SQLite the API refuses (503 "Database is locked") while the scheduler writes; the
+        request is repeated for up to ``retry_for`` seconds.
+        """
+        body = {
+            "dag_id": dag_id,
+            "from_date": from_date,
+            "to_date": to_date,
+            "dag_run_conf": dict(conf or {}),
+            "max_active_runs": max_active_runs,
+            "reprocess_behavior": "completed",
+        }
+        deadline = time.monotonic() + retry_for
+        while True:
+            try:
+                return dict(self.request("POST", "/api/v2/backfills", body))
+            except LocalAirflowError as err:
+                if " 503:" not in str(err) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.5)
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        runs = self.get(f"/api/v2/dags/{quote(dag_id)}/dagRuns?limit=1000")["dag_runs"]
+        return sorted(runs, key=lambda r: str(r["data_interval_start"]))
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        path = f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}/taskInstances"
+        return list(self.get(path)["task_instances"])
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        path = (
+            f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+            f"{quote(task_id)}/xcomEntries/{quote(key)}?deserialize=true"
+        )
+        try:
+            return self.get(path).get("value")
+        except LocalAirflowError as err:
+            if " 404:" in str(err):
+                return None
+            raise
+
+    def wait_for_runs(
+        self, expected: Mapping[str, int], timeout: float, poll: float = 2.0
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Wait until each DAG has ``expected[dag_id]`` runs, all finished (or the deadline)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            runs = {dag_id: self.dag_runs(dag_id) for dag_id in expected}
+            done = all(
+                len(runs[d]) >= n and all(r["state"] in FINISHED for r in runs[d])
+                for d, n in expected.items()
+            )
+            if done or time.monotonic() > deadline:
+                return runs
+            time.sleep(poll)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
