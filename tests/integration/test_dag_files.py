@@ -60,3 +60,49 @@ def test_every_example_dag_is_hourly_with_one_hour_intervals(example_dag) -> Non
         assert dag.doc_md and "workmagic_conn_id" in dag.params
         for task in dag.tasks:
             assert task.retries >= 0
+
+
+def _airflow_cli(home: Path, dags: Path, *args: str, expect: int = 0) -> str:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == expect, (
+        f"airflow {' '.join(args)}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+    )
+    return done.stdout
+
+
+def _import_errors(home: Path, dags: Path, expect: int = 0) -> list[dict[str, str]]:
+    """The import errors Airflow records for ``dags`` (the command exits 1 when any exist)."""
+    _airflow_cli(home, dags, "dags", "reserialize")
+    out = _airflow_cli(home, dags, "dags", "list-import-errors", "-o", "json", expect=expect)
+    return list(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_airflow_lists_no_import_errors_for_the_example_dags(tmp_path: Path) -> None:
+    """``airflow dags list-import-errors`` on a fresh Airflow with a copy of ``dags/``."""
+    import shutil
+
+    dags = tmp_path / "dags"
+    shutil.copytree(REPO_ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
+    home = tmp_path / "airflow"
+    _airflow_cli(home, dags, "db", "migrate")
+    assert _import_errors(home, dags) == []
+    # the same check sees a broken file (so an empty list above means something)
+    (dags / "broken_example.py").write_text("from airflow.sdk import DAG\nimport no_such_mod\n")
+    errors = _import_errors(home, dags, expect=1)
+    assert [e["filepath"] for e in errors] == ["broken_example.py"]
+    assert "no_such_mod" in errors[0]["error"]
