@@ -98,6 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container")
     sandbox.add_argument("--s3-port", type=int, default=0, help="0 picks a free port")
     sandbox.add_argument("--gcs-port", type=int, default=0)
+    sandbox.add_argument(
+        "--source-bucket",
+        default=None,
+        help="also create this customer bucket (S3 and GCS) for the sync DAGs",
+    )
+    sandbox.add_argument(
+        "--seed-hours",
+        type=int,
+        default=0,
+        help="fill the source bucket's exports/YYYY/MM/DD/HH/ for the last N complete hours",
+    )
     sandbox.add_argument("--api-port", type=int, default=0)
 
     commands.add_parser(
@@ -248,6 +259,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         s3_port=args.s3_port,
         gcs_port=args.gcs_port,
         api_port=args.api_port,
+        source_bucket=args.source_bucket,
+        seed_hours=args.seed_hours,
     )
     return EXIT_OK
 

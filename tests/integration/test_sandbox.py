@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -158,7 +159,13 @@ def test_serve_prints_endpoints_and_exports_and_stops(monkeypatch):
 
     thread = threading.Thread(
         target=serve,
-        kwargs={"account_id": "424242", "print_fn": record, "stop_event": stop},
+        kwargs={
+            "account_id": "424242",
+            "print_fn": record,
+            "stop_event": stop,
+            "source_bucket": "customer-seeded",
+            "seed_hours": 2,
+        },
         daemon=True,
     )
     thread.start()
@@ -176,6 +183,24 @@ def test_serve_prints_endpoints_and_exports_and_stops(monkeypatch):
     gcs_host = exports["STORAGE_EMULATOR_HOST"]
     with urllib.request.urlopen(f"{gcs_host}/storage/v1/b/workmagic-inbound-data", timeout=10):
         pass
+    # the customer's source bucket, seeded for the last two complete hours in both clouds
+    with urllib.request.urlopen(f"{gcs_host}/storage/v1/b/customer-seeded/o", timeout=10) as r:
+        gcs_names = sorted(item["name"] for item in json.loads(r.read())["items"])
+    aws = json.loads(exports["AIRFLOW_CONN_WM_SANDBOX_AWS"].strip("'"))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=aws["extra"]["endpoint_url"],
+        region_name="us-east-1",
+        aws_access_key_id=aws["login"],
+        aws_secret_access_key=aws["password"],
+    )
+    listed = s3.list_objects_v2(Bucket="customer-seeded")["Contents"]
+    assert sorted(o["Key"] for o in listed) == gcs_names
+    assert len(gcs_names) == 2
+    assert all(
+        re.fullmatch(r"exports/\d{4}/\d\d/\d\d/\d\d/orders-\d{10}\.json\.gz", n) for n in gcs_names
+    )
+    assert any(line.startswith("customer bucket customer-seeded") for line in lines)
     stop.set()
     thread.join(30)
     assert not thread.is_alive()

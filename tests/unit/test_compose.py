@@ -60,3 +60,18 @@ def test_airflow_services_run_this_package_with_the_dags_mounted(compose: dict[s
         assert any(v.endswith("/dags:/opt/airflow/dags") for v in service["volumes"]), name
         env = service["environment"]
         assert json.loads(env["AIRFLOW_CONN_WORKMAGIC_DEFAULT"])["conn_type"] == "workmagic"
+
+
+def test_sandbox_service_creates_the_source_bucket_the_sync_dags_read(
+    compose: dict[str, Any],
+) -> None:
+    """The sync DAGs' Variables name the bucket and prefix the sandbox service seeds."""
+    from workmagic_provider.sandbox.demo_inputs import SOURCE_PREFIX
+
+    command = compose["services"]["workmagic-sandbox"]["command"].split()
+    bucket = command[command.index("--source-bucket") + 1]
+    assert int(command[command.index("--seed-hours") + 1]) > 0
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["AIRFLOW_VAR_WORKMAGIC_SOURCE_BUCKET"] == bucket
+        assert env["AIRFLOW_VAR_WORKMAGIC_SOURCE_PREFIX"] == SOURCE_PREFIX

@@ -87,15 +87,7 @@ class CustomerStorage:
 
     def gcs_bucket(self) -> Any:
         """A google-cloud-storage bucket handle on the emulator (anonymous, as in the tests)."""
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud import storage
-
-        client = storage.Client(
-            project=self.sandbox.gcp_project,
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": self.sandbox.gcs_endpoint},
-        )
-        return client.bucket(self.bucket)
+        return self.sandbox.gcs.client().bucket(self.bucket)
 
     def connection_dicts(self) -> dict[str, dict[str, Any]]:
         """The customer's source S3 connection (GCS reuses the sandbox's Google connection)."""

@@ -72,18 +72,33 @@ def _jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in rows)
 
 
-def write_bucket_exports(
-    customer: CustomerStorage, hours: Sequence[datetime], rows: int, inputs: DemoInputs
-) -> None:
-    """Gzipped JSON Lines per hour in the customer's S3 bucket and in its GCS bucket."""
-    s3 = customer.s3_client()
-    gcs = customer.gcs_bucket()
+def seed_source_bucket(
+    s3: Any, gcs_bucket: Any, bucket: str, hours: Sequence[datetime], rows: int
+) -> list[str]:
+    """Gzipped JSON Lines per hour under ``exports/YYYY/MM/DD/HH/`` in an S3 and a GCS bucket.
+
+    ``s3`` is a boto3 S3 client and ``gcs_bucket`` a google-cloud-storage bucket (or None).
+    Returns the keys written (the same in both clouds).
+    """
+    keys = []
     for hour in hours:
         body = gzip.compress(_jsonl(_orders(hour, rows)), mtime=0)
         key = f"{SOURCE_PREFIX}{hour:%Y/%m/%d/%H}/orders-{hour:%Y%m%d%H}.json.gz"
-        s3.put_object(Bucket=customer.bucket, Key=key, Body=body)
-        gcs.blob(key).upload_from_string(body, content_type="application/gzip")
-        inputs.count("bucket exports", 2)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        if gcs_bucket is not None:
+            gcs_bucket.blob(key).upload_from_string(body, content_type="application/gzip")
+        keys.append(key)
+    return keys
+
+
+def write_bucket_exports(
+    customer: CustomerStorage, hours: Sequence[datetime], rows: int, inputs: DemoInputs
+) -> None:
+    """The sync flows' sources: the customer's S3 bucket and its GCS bucket."""
+    keys = seed_source_bucket(
+        customer.s3_client(), customer.gcs_bucket(), customer.bucket, hours, rows
+    )
+    inputs.count("bucket exports", 2 * len(keys))
     inputs.variable("workmagic_source_bucket", customer.bucket)
     inputs.variable("workmagic_source_prefix", SOURCE_PREFIX)
     inputs.variable("workmagic_source_conn_id", "customer_source_aws")
@@ -107,9 +122,7 @@ def _zip(n: int, offset: int = 0) -> str:
     return f"{code}-{1000 + n:04d}" if n % 5 == 0 else code
 
 
-def _imported_rows(
-    day: datetime, count: int, *, labels: bool, offset: int = 0
-) -> list[list[str]]:
+def _imported_rows(day: datetime, count: int, *, labels: bool, offset: int = 0) -> list[list[str]]:
     """Daily ZIP rows of a retailer: money with symbols and thousands separators, ZIP+4."""
     rows = []
     for n in range(count):

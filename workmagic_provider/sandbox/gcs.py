@@ -107,6 +107,17 @@ class GcsSandboxServer:
             if err.code != 409:
                 raise
 
+    def client(self) -> Any:
+        """A google-cloud-storage client on this emulator (anonymous, as the connections are)."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(
+            project=self.project,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": self.endpoint},
+        )
+
     def list_names(self, prefix: str = "", bucket: str | None = None) -> list[str]:
         """Object names in a bucket (default: the inbound one) under ``prefix``."""
         names: list[str] = []

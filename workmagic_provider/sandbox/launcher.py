@@ -263,6 +263,23 @@ class Sandbox:
         return env
 
 
+def seed_customer_bucket(sandbox: Sandbox, bucket: str, hours: int, rows: int = 100) -> list[str]:
+    """Create the customer's source bucket in both clouds; seed the last ``hours`` hours."""
+    import contextlib
+
+    from workmagic_provider.sandbox.demo import last_complete_hours
+    from workmagic_provider.sandbox.demo_inputs import seed_source_bucket
+
+    s3 = sandbox.aws.admin_client()
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=validate_bucket(bucket))
+    sandbox.gcs.create_bucket(bucket)
+    window = last_complete_hours(hours) if hours > 0 else []
+    gcs_bucket = sandbox.gcs.client().bucket(bucket) if window else None
+    seed_source_bucket(s3, gcs_bucket, bucket, window, rows)
+    return [f"{hour:%Y-%m-%dT%H:00Z}" for hour in window]
+
+
 def _echo(line: str) -> None:
     print(line, flush=True)  # flushed: the sandbox often runs with stdout piped (compose, CI)
 
@@ -278,10 +295,17 @@ def serve(
     s3_port: int = 0,
     gcs_port: int = 0,
     api_port: int = 0,
+    source_bucket: str | None = None,
+    seed_hours: int = 0,
     print_fn: Callable[[str], Any] = _echo,
     stop_event: threading.Event | None = None,
 ) -> None:
-    """Run a :class:`Sandbox` until SIGINT/SIGTERM (or ``stop_event``), printing how to use it."""
+    """Run a :class:`Sandbox` until SIGINT/SIGTERM (or ``stop_event``), printing how to use it.
+
+    ``source_bucket`` also creates the customer's own bucket (for the sync DAGs) in the S3
+    and GCS servers, with sample orders in its hour folders ``exports/YYYY/MM/DD/HH/`` for the
+    last ``seed_hours`` complete hours, so a backfill from the UI has something to move.
+    """
     stop = stop_event or threading.Event()
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -298,6 +322,13 @@ def serve(
             gcs_port=gcs_port,
             api_port=api_port,
         ) as sandbox:
+            if source_bucket:
+                seeded = seed_customer_bucket(sandbox, source_bucket, seed_hours)
+                print_fn(
+                    f"customer bucket {source_bucket} (S3 and GCS): {len(seeded)} hour folders "
+                    f"under exports/ ({seeded[0] if seeded else 'none'} .. "
+                    f"{seeded[-1] if seeded else ''})"
+                )
             print_fn(f"WorkMagic sandbox for account {sandbox.account_id} is running.")
             print_fn(f"  S3 + STS (moto): {sandbox.s3_endpoint}")
             print_fn(f"  GCS (emulator):  {sandbox.gcs_endpoint}")
