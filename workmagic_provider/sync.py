@@ -192,42 +192,63 @@ class HourSync:
         return FileOutcome(name, "copy", [name], counted.count)
 
     def _transform(self, name: str, info: ObjectInfo, marks: dict[str, str]) -> FileOutcome:
-        """Read lines, validate if asked, write size-capped parts (one part keeps the name)."""
-        parts: list[tuple[str, bytes]] = []
+        """Read lines, validate if asked, write size-capped parts (one part keeps the name).
+
+        With ``on_invalid="fail"`` and a schema, parts are held until the whole file has
+        validated, so a bad file writes nothing. Otherwise they are written as they fill, one
+        part behind (at most two parts in memory): whether the first part keeps the source's
+        name is known only when a second one appears or the file ends.
+        """
+        hold_all = self.settings.schema is not None and self.settings.on_invalid == "fail"
+        held: list[tuple[str, bytes]] = []
+        written_names: list[str] = []
+        total = 0
+
+        def write(part_name: str, data: bytes) -> None:
+            nonlocal total
+            self.destination.write_bytes(self.destination_prefix + part_name, data, marks)
+            written_names.append(part_name)
+            total += len(data)
+
+        def put(part_name: str, data: bytes) -> str:
+            held.append((part_name, data))
+            if not hold_all and len(held) > 1:
+                write(*held.pop(0))
+            return part_name
+
         report = ValidationReport(self.settings.schema or "json-lines")
         source_uri = self.source.uri(info.key)
         with self.source.open_read(info.key) as raw:
-            written = resplit_stream(
+            produced = resplit_stream(
                 raw,
                 source_uri,
                 split_names(name),
-                lambda part_name, data: parts.append((part_name, data)) or part_name,  # type: ignore[func-returns-value]
+                put,
                 max_part_bytes=self.settings.max_part_bytes,
                 compresslevel=self.settings.compresslevel,
                 schema=self.settings.schema,
                 options=self.settings.options,
                 report=report,
             )
-        rows_written = sum(p.rows for p in written)
+        rows_written = sum(p.rows for p in produced)
         if not report.ok and self.settings.on_invalid == "fail":
             raise WorkMagicValidationError(report)
-        if len(written) == 1 and name.endswith(".json.gz"):
-            parts = [(name, parts[0][1])]  # one part: keep the source's name
-        for part_name, data in parts:
-            self.destination.write_bytes(self.destination_prefix + part_name, data, marks)
-        total = sum(len(d) for _, d in parts)
+        if len(produced) == 1 and name.endswith(".json.gz"):
+            held = [(name, held[0][1])]  # one part: keep the source's name
+        for part_name, data in held:
+            write(part_name, data)
         log.info(
             "split %s (%d bytes) -> %d parts in %s (%d bytes, %d rows, %d rejected)",
             source_uri,
             info.size,
-            len(parts),
+            len(written_names),
             self.destination.uri(self.destination_prefix),
             total,
             rows_written,
             report.rows_rejected,
         )
         return FileOutcome(
-            name, "transform", [n for n, _ in parts], total, rows_written, report.rows_rejected
+            name, "transform", written_names, total, rows_written, report.rows_rejected
         )
 
     def run(self) -> SyncResult:

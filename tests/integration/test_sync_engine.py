@@ -122,6 +122,58 @@ def test_oversized_file_is_split_into_parts_with_the_same_lines(
     assert lines == gzip.decompress(smaller).splitlines()
 
 
+def test_without_a_schema_parts_are_written_while_the_file_is_read(
+    customer: Any, sandbox: Any
+) -> None:
+    """A re-split without validation streams: parts land before the source is fully read."""
+    big = _gz_lines(2500, seed=8, pad=700)
+    customer.s3_client().put_object(Bucket=customer.bucket, Key=SRC + "big.json.gz", Body=big)
+    source, destination = _stores(customer)
+    progress = {"read": 0}
+    read_when_written: list[int] = []
+
+    class CountingSource(S3Store):
+        def open_read(self, key: str) -> Any:
+            body = super().open_read(key)
+
+            class Counted:
+                def read(self, size: int = -1) -> bytes:
+                    data = body.read(size)
+                    progress["read"] += len(data)
+                    return data
+
+                def close(self) -> None:
+                    body.close()
+
+                def __enter__(self) -> Any:
+                    return self
+
+                def __exit__(self, *exc: object) -> None:
+                    body.close()
+
+            return Counted()
+
+    class RecordingDestination(S3Store):
+        def write_bytes(self, key: str, data: bytes, metadata: Any) -> None:
+            read_when_written.append(progress["read"])
+            super().write_bytes(key, data, metadata)
+
+    sync = HourSync(
+        CountingSource(source.hook, source.bucket),
+        SRC,
+        RecordingDestination(destination.hook, destination.bucket),
+        DEST,
+        SyncSettings(sync_id="test.sync"),
+        max_workers=1,
+    )
+    summary = sync.run().summary()
+    parts = _dest(sandbox)
+    assert summary["split"] == 1 and len(parts) == len(read_when_written) >= 3
+    assert read_when_written[0] < len(big)  # the first part was written mid-file
+    lines = [line for name in sorted(parts) for line in gzip.decompress(parts[name]).splitlines()]
+    assert lines == gzip.decompress(big).splitlines()
+
+
 def test_schema_validation_on_the_way(customer: Any, sandbox: Any) -> None:
     rows = [json.dumps(o) for o in custom_site_orders(10)]
     bad = json.loads(rows[3])
