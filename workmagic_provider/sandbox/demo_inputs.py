@@ -33,17 +33,18 @@ ORDERS_DB_CONN_ID = "workmagic_orders_db"
 #: the imported channel's rows go to their own data category (a second workmagic connection)
 IMPORTED_CONN_ID = "workmagic_imported"
 IMPORTED_CATEGORY = "imported-walmart"
-SHEET_HEADER = [
-    "Date Type",
-    "Date Code",
-    "Geo Type",
-    "Geo Code",
-    "Sales Platform",
-    "Platform Type",
-    "Country Code",
-    "Orders",
-    "Sales",
-]
+#: the imported fields the demo's retailer files carry, in this order
+SHEET_FIELDS = (
+    "date_type",
+    "date_code",
+    "geo_type",
+    "geo_code",
+    "sales_platform",
+    "sales_platform_type",
+    "country_code",
+    "orders",
+    "sales",
+)
 
 
 @dataclass
@@ -116,6 +117,15 @@ def write_local_exports(
     inputs.variable("workmagic_export_root", str(root))
 
 
+def _header(labels: bool) -> list[str]:
+    """WorkMagic's sheet labels ("Date Code", ...) or the field names."""
+    if not labels:
+        return list(SHEET_FIELDS)
+    from workmagic_provider.operators.sheets import LABELS
+
+    return [LABELS[name] for name in SHEET_FIELDS]
+
+
 def _zip(n: int, offset: int = 0) -> str:
     """A distinct ZIP per row (the primary key includes it); every fifth one as ZIP+4."""
     code = f"{10001 + (n + offset * 1000) * 7 % 89000:05d}"
@@ -158,7 +168,7 @@ def write_landing_files(
                      "US", "1", "$5.00"])  # fmt: skip
         with (folder / f"walmart-{hour:%Y%m%d%H}.csv").open("w", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
-            writer.writerow(SHEET_HEADER)
+            writer.writerow(_header(labels=True))
             writer.writerows(body)
         inputs.count("landing files")
     inputs.variable("workmagic_landing_root", str(root))
@@ -172,7 +182,7 @@ def write_sales_files(root: Path, hours: Sequence[datetime], rows: int, inputs: 
     for day in sorted({h.replace(hour=0) for h in hours}):
         with (root / f"{day:%Y-%m-%d}.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(SHEET_HEADER)
+            writer.writerow(_header(labels=True))
             writer.writerows(_imported_rows(day, rows, labels=False))
         inputs.count("sales files")
     inputs.variable("workmagic_sales_root", str(root))
