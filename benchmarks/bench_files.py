@@ -207,7 +207,7 @@ def main() -> None:
         summary["memory_growth"] = growth
         print(
             f"peak memory growth {sizes[0]:,} -> {sizes[-1]:,} rows: {growth:.2f}x "
-            "(the duplicate-key table holds ~16-24 bytes per distinct key)"
+            "(duplicate keys: a fixed 2 MiB table, runs spilled to a temp file, a Bloom filter)"
         )
     if args.json:
         print(json.dumps(summary))

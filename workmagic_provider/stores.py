@@ -36,8 +36,8 @@ class ObjectStore(Protocol):
     scheme: str
     bucket: str
 
-    def list(self, prefix: str) -> builtins.list[ObjectInfo]:
-        """Objects directly under ``prefix`` (no deeper "folders"), sorted by key."""
+    def list(self, prefix: str, *, recursive: bool = False) -> builtins.list[ObjectInfo]:
+        """Objects directly under ``prefix`` (all below it if ``recursive``), sorted by key."""
         ...
 
     def metadata(self, key: str) -> Mapping[str, str] | None:
@@ -59,9 +59,10 @@ class ObjectStore(Protocol):
     def uri(self, key: str) -> str: ...
 
 
-def _direct_children(prefix: str, key: str) -> bool:
+def _listed(prefix: str, key: str, recursive: bool) -> bool:
+    """An object (not a folder marker) directly in ``prefix``, or anywhere below if recursive."""
     rest = key[len(prefix) :]
-    return bool(rest) and "/" not in rest
+    return bool(rest) and not rest.endswith("/") and (recursive or "/" not in rest)
 
 
 class S3Store:
@@ -85,12 +86,12 @@ class S3Store:
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def list(self, prefix: str) -> builtins.list[ObjectInfo]:
+    def list(self, prefix: str, *, recursive: bool = False) -> builtins.list[ObjectInfo]:
         paginator = self._client.get_paginator("list_objects_v2")
         found = []
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                if _direct_children(prefix, item["Key"]):
+                if _listed(prefix, item["Key"], recursive):
                     found.append(
                         ObjectInfo(item["Key"], int(item["Size"]), item["ETag"].strip('"'))
                     )
@@ -143,7 +144,7 @@ class GCSStore:
     def uri(self, key: str) -> str:
         return f"gs://{self.bucket}/{key}"
 
-    def list(self, prefix: str) -> builtins.list[ObjectInfo]:
+    def list(self, prefix: str, *, recursive: bool = False) -> builtins.list[ObjectInfo]:
         found = [
             ObjectInfo(
                 blob.name,
@@ -152,7 +153,7 @@ class GCSStore:
                 dict(blob.metadata or {}),
             )
             for blob in self._bucket.list_blobs(prefix=prefix)
-            if _direct_children(prefix, blob.name)
+            if _listed(prefix, blob.name, recursive)
         ]
         return sorted(found, key=lambda o: o.key)
 

@@ -69,7 +69,7 @@ def test_unreadable_manifest_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_key_set_grows_and_remembers_first_rows() -> None:
-    keys = KeySet(capacity=4)
+    keys = KeySet(buffer_keys=4)
     for n in range(10_000):
         assert keys.add(key_digest([n]), n + 2) is None
     assert len(keys) == 10_000

@@ -133,6 +133,10 @@ class InputReader:
             "dropped_already_imported": self.dropped,
         }
 
+    def close(self) -> None:
+        """Forget the keys seen and remove their spill file (see :class:`.duplicates.KeySet`)."""
+        self.keys.close()
+
     # -- reading ---------------------------------------------------------------------------
     def read(self, source: Any, offset: int = 0) -> Generator[tuple[int, bytes | str], None, int]:
         """Yield ``(row, JSON line)`` of one input, rows numbered from ``offset + 1``.

@@ -33,6 +33,9 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
 
     :param source: a path, URI or ``ObjectStoragePath`` (or a list), each may be a glob such as
         ``s3://my-bucket/incoming/2026/03/08/*.csv`` (templated). Files are read in name order.
+        S3 and GCS inputs are listed and streamed with the path's connection
+        (``ObjectStoragePath(uri, conn_id=...)`` or ``s3://conn_id@bucket/...``; default
+        ``aws_default`` / ``google_cloud_default``) through ``S3Hook`` / ``GCSHook``.
     :param schema: ``"imported"`` (default), ``"custom-site"`` or ``"enrich"``.
     :param input_format: ``"auto"`` (detect from the content), ``"csv"``, ``"excel"``, ``"jsonl"``.
     :param clean: clean imported rows of CSV/Excel (currency symbols, thousands separators,
@@ -89,11 +92,13 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
 
     # -- inputs ---------------------------------------------------------------------------
     def source_paths(self) -> list[Any]:
+        from workmagic_provider.files.object_sources import as_store_object
+
         files: list[Any] = []
         for entry in as_list(self.source):
             text = str(entry)
             if not any(ch in _GLOB_CHARS for ch in text):
-                files.append(as_path(entry))
+                files.append(as_store_object(as_path(entry)))
                 continue
             files.extend(_expand_glob(entry))
         if not files:
@@ -158,6 +163,7 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
         summary["files"] = list(self._files)
         if self._reader is not None:
             summary.update(self._reader.summary())
+            self._reader.close()
         if self._manifest is not None and result.published:
             summary["manifest_recorded"] = self._manifest.commit()
         self.log.info(
@@ -181,8 +187,14 @@ def _expand_glob(pattern: Any) -> list[Any]:
     """The files matching ``pattern`` (local or object store), sorted by name.
 
     The pattern may be an ``ObjectStoragePath`` (its connection is kept) or a path/URI text.
+    S3 and GCS patterns are listed through the provider hooks (``files.object_sources``).
     """
+    from workmagic_provider.files.object_sources import expand_object_glob
+
     path = as_path(pattern)
+    objects = expand_object_glob(path)
+    if objects is not None:
+        return objects
     base = path
     while any(ch in _GLOB_CHARS for ch in str(base)) and base.parent != base:
         base = base.parent

@@ -110,7 +110,7 @@ class GcsSandboxServer:
     def client(self) -> Any:
         """A google-cloud-storage client on this emulator (anonymous, as the connections are)."""
         from google.auth.credentials import AnonymousCredentials
-        from google.cloud import storage
+        from google.cloud import storage  # type: ignore[attr-defined]
 
         return storage.Client(
             project=self.project,

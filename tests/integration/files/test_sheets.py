@@ -172,3 +172,73 @@ def test_invalid_rows_fail_before_touching_the_sheet(sheets: FakeSheets, httpser
         httpserver, source=str(DATA / "fail_bad_enums.csv"), on_invalid="skip"
     ).execute({})
     assert (summary["rows_written"], summary["rejected"]) == (1, 5)
+
+
+def test_example_dag_refreshes_the_sheet_with_the_days_file(
+    sheets: FakeSheets,
+    httpserver: Any,
+    example_dag: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import datetime, timezone
+
+    from dag_helpers import run_hour, xcom_return
+
+    hour = datetime(2026, 3, 8, 2, tzinfo=timezone.utc)
+    root = tmp_path / "sales"
+    root.mkdir()
+    (root / "2026-03-08.csv").write_bytes((DATA / "imported_labels_semicolon.csv").read_bytes())
+    (root / "2026-03-07.csv").write_text("not the run's day\n")
+    anonymous = {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True}}
+    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", json.dumps(anonymous))
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SHEET_ID", SHEET)
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SALES_ROOT", str(root))
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SHEETS_API_ENDPOINT", httpserver.url_for("/"))
+
+    run = run_hour(example_dag("workmagic_imported_sheet"), hour)
+    assert run.state == "success"
+    assert xcom_return(run, "refresh_sheet") == {
+        "spreadsheet_id": SHEET,
+        "tab": "Sales data",
+        "rows": 9,
+        "rows_written": 9,
+        "rejected": 0,
+    }
+    assert [(m, p) for m, p, _ in sheets.calls] == [
+        ("GET", f"/v4/spreadsheets/{SHEET}"),
+        ("POST", f"/v4/spreadsheets/{SHEET}/values/'Sales data':clear"),
+        ("PUT", f"/v4/spreadsheets/{SHEET}/values/'Sales data'!A1"),
+    ]
+    # what the server received: labels first, then the 9 validated rows of the run's day
+    assert len(sheets.values) == 10
+    assert sheets.values[0] == [
+        "Date Type",
+        "Date Code",
+        "Geo Type",
+        "Geo Code",
+        "Geo Name",
+        "Sales Platform",
+        "Platform Type",
+        "Country Code",
+        "Orders",
+        "Sales",
+        "Profit",
+        "New Customer Orders",
+        "New Customer Sales",
+    ]
+    assert sheets.values[2] == [
+        "DAILY",
+        "2026-03-02",
+        "ZIP",
+        "10001",
+        "New York",
+        "Walmart",
+        "SECONDARY",
+        "US",
+        1200,
+        1234.5,
+        -5.0,
+        2,
+        20.0,
+    ]

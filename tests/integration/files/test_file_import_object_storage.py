@@ -1,0 +1,159 @@
+"""File import from the customer's own S3 bucket (moto) and GCS bucket (emulator), by glob.
+
+The sources are ``ObjectStoragePath``s / URIs naming their connection; the operator lists and
+streams them through the provider hooks, so only the matching objects are read, in key order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from dag_helpers import run_hour, xcom_return
+
+from workmagic_provider.exceptions import WorkMagicInputError
+from workmagic_provider.operators.files import OrderFileToWorkMagicOperator
+
+pytestmark = pytest.mark.integration
+
+H1 = datetime(2026, 3, 8, 2, tzinfo=timezone.utc)
+HEADER = (
+    "Date Type,Date Code,Geo Type,Geo Code,Sales Platform,Platform Type,Country Code,Orders,Sales\n"
+)
+FOLDER = "incoming/2026/03/08"
+
+
+def _csv(*geo_orders: tuple[str, int]) -> bytes:
+    body = "".join(
+        f'DAILY,2026-03-07,ZIP,{geo},Walmart,SECONDARY,US,{orders},"${orders * 10:,.2f}"\n'
+        for geo, orders in geo_orders
+    )
+    return (HEADER + body).encode()
+
+
+#: What lands in the customer's bucket: two matching CSVs (one gzipped), plus objects the glob
+#: must leave out (another extension, a sub-folder, another day, a name that only starts alike).
+OBJECTS = {
+    f"{FOLDER}/b.csv": _csv(("10001", 2), ("10002", 3)),
+    f"{FOLDER}/a.csv": _csv(("02134", 1)),
+    f"{FOLDER}/notes.txt": b"not an order file",
+    f"{FOLDER}/sub/c.csv": _csv(("99999", 9)),
+    "incoming/2026/03/09/d.csv": _csv(("88888", 8)),
+    f"{FOLDER}.csv": _csv(("77777", 7)),
+}
+#: Rows expected in WorkMagic's part, in file order (a.csv, then b.csv).
+EXPECTED = [("02134", 1, 10.0), ("10001", 2, 20.0), ("10002", 3, 30.0)]
+
+
+def _dag(load_dag_file: Any, dag_id: str, source: str, empty: str, if_no_files: str) -> Any:
+    return load_dag_file(
+        f"""
+        from airflow.sdk import DAG, ObjectStoragePath
+        from workmagic_provider.example_defaults import hourly_dag_kwargs
+        from workmagic_provider.operators.files import OrderFileToWorkMagicOperator
+
+        kwargs = hourly_dag_kwargs("test")
+        kwargs["default_args"]["retries"] = 0
+        with DAG(dag_id="{dag_id}", **kwargs) as dag:
+            OrderFileToWorkMagicOperator(task_id="matched", source={source})
+            OrderFileToWorkMagicOperator(
+                task_id="nothing", source={empty}, if_no_files="{if_no_files}"
+            )
+        """,
+        dag_id,
+    )
+
+
+def _assert_imported(run: Any, parts: Any, sources: list[str]) -> None:
+    summary = xcom_return(run, "matched")
+    assert summary["files"] == sources
+    assert summary["formats"] == {"csv": 2}
+    assert (summary["rows"], summary["rows_written"], summary["rejected"]) == (3, 3, 0)
+    written = parts(H1)
+    assert list(written) == ["2026-03-08-02-files-0000.json.gz"]
+    rows = written["2026-03-08-02-files-0000.json.gz"]
+    assert [(r["geo_code"], r["orders"], r["sales"]) for r in rows] == EXPECTED
+    assert summary["parts"][0]["rows"] == 3
+
+
+def test_s3_glob_imports_exactly_the_matching_objects(
+    customer: Any, airflow_db: Any, load_dag_file: Any, parts: Any
+) -> None:
+    import gzip
+
+    client = customer.s3_client()
+    for key, data in OBJECTS.items():
+        body = gzip.compress(data, mtime=0) if key.endswith("b.csv") else data
+        client.put_object(Bucket=customer.bucket, Key=key, Body=body)
+    dag = _dag(
+        load_dag_file,
+        "wm_files_s3_glob",
+        f'ObjectStoragePath("s3://{customer.bucket}/{FOLDER}/*.csv", '
+        'conn_id="customer_source_aws")',
+        f'"s3://customer_source_aws@{customer.bucket}/{FOLDER}/*.xlsx"',
+        "skip",
+    )
+    run = run_hour(dag, H1)
+    states = {t.task_id: t.state for t in run.get_task_instances()}
+    assert states == {"matched": "success", "nothing": "skipped"}
+    _assert_imported(
+        run,
+        parts,
+        [f"s3://{customer.bucket}/{FOLDER}/a.csv", f"s3://{customer.bucket}/{FOLDER}/b.csv"],
+    )
+
+
+def test_gcs_glob_imports_exactly_the_matching_objects(
+    customer: Any, airflow_db: Any, load_dag_file: Any, parts: Any
+) -> None:
+    bucket = customer.gcs_bucket()
+    for key, data in OBJECTS.items():
+        bucket.blob(key).upload_from_string(data)
+    conn = customer.gcp_conn_id
+    dag = _dag(
+        load_dag_file,
+        "wm_files_gcs_glob",
+        f'"gs://{conn}@{customer.bucket}/{FOLDER}/[ab].csv"',
+        f'ObjectStoragePath("gs://{customer.bucket}/{FOLDER}/*.xlsx", conn_id="{conn}")',
+        "fail",
+    )
+    run = run_hour(dag, H1)
+    states = {t.task_id: t.state for t in run.get_task_instances()}
+    assert states == {"matched": "success", "nothing": "failed"}
+    _assert_imported(
+        run,
+        parts,
+        [f"gs://{customer.bucket}/{FOLDER}/a.csv", f"gs://{customer.bucket}/{FOLDER}/b.csv"],
+    )
+
+
+@pytest.mark.parametrize("cloud", ["s3", "gs"])
+def test_a_glob_matching_nothing_is_a_clear_error_or_a_skip(customer: Any, cloud: str) -> None:
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    conn = "customer_source_aws" if cloud == "s3" else customer.gcp_conn_id
+    source = ObjectStoragePath(f"{cloud}://{customer.bucket}/{FOLDER}/*.csv", conn_id=conn)
+    op = OrderFileToWorkMagicOperator(task_id="t", source=source)
+    with pytest.raises(WorkMagicInputError, match=r"no input file matches .*\*\.csv"):
+        op.source_paths()  # the bucket is empty
+    op = OrderFileToWorkMagicOperator(task_id="t", source=source, if_no_files="skip")
+    with pytest.raises(AirflowSkipException, match="no input file matches"):
+        op.source_paths()
+
+
+@pytest.mark.parametrize("cloud", ["s3", "gs"])
+def test_a_named_object_that_does_not_exist_is_an_input_error(customer: Any, cloud: str) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    from workmagic_provider.files.readers import InputReader
+    from workmagic_provider.schemas import ValidationReport
+
+    conn = "customer_source_aws" if cloud == "s3" else customer.gcp_conn_id
+    source = ObjectStoragePath(f"{cloud}://{customer.bucket}/{FOLDER}/gone.csv", conn_id=conn)
+    [path] = OrderFileToWorkMagicOperator(task_id="t", source=source).source_paths()
+    assert str(path) == f"{cloud}://{customer.bucket}/{FOLDER}/gone.csv"
+    reader = InputReader("imported", ValidationReport("imported"))
+    with pytest.raises(WorkMagicInputError, match=f"input {cloud}://.*/gone.csv does not exist"):
+        list(reader.read(path))
