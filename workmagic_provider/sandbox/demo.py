@@ -119,7 +119,8 @@ def run_demo(
             inputs = prepare(work, window, sandbox, customer, rows=rows)
             inputs.variable("workmagic_sheets_api_endpoint", sheets.endpoint)
             _say("inputs: " + ", ".join(f"{n} {what}" for what, n in inputs.written.items()))
-            airflow = LocalAirflow(work / "airflow", folder, inputs.env)
+            # no retries: a failing task shows in the table now, not after its retry delays
+            airflow = LocalAirflow(work / "airflow", folder, inputs.env, retries=False)
             _say(f"starting Airflow (api-server :{airflow.port}, scheduler, dag-processor) ...")
             with airflow:
                 airflow.wait_for_dags(f.dag_id for f in flows)

@@ -24,6 +24,14 @@ from typing import Any
 from urllib.parse import quote
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
+#: A cluster policy (Airflow's own mechanism, ``$AIRFLOW_HOME/config/airflow_local_settings.py``)
+#: that turns retries off, so a failing task fails its run at once instead of minutes later.
+NO_RETRIES_POLICY = '''"""Written by workmagic-provider's LocalAirflow: no retries here."""
+
+
+def task_policy(task):
+    task.retries = 0
+'''
 FINISHED = ("success", "failed")
 
 
@@ -44,6 +52,7 @@ class LocalAirflow:
     :param dags_folder: the folder the dag-processor parses.
     :param env: extra environment of every component (connections, Variables, endpoints).
     :param parallelism: LocalExecutor workers (4 suits a 2-core machine).
+    :param retries: keep the DAGs' retries; False installs a cluster policy that removes them.
     """
 
     def __init__(
@@ -55,12 +64,14 @@ class LocalAirflow:
         host: str = "127.0.0.1",
         port: int = 0,
         parallelism: int = 4,
+        retries: bool = True,
     ) -> None:
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
         self.host = host
         self.port = port or _free_port(host)
         self.parallelism = parallelism
+        self.retries = retries
         self.extra_env = dict(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._token: str | None = None
@@ -104,6 +115,9 @@ class LocalAirflow:
     def start(self, timeout: float = 120.0) -> LocalAirflow:
         """Migrate the DB, start the components, wait until the REST API and jobs are healthy."""
         (self.home / "components").mkdir(parents=True, exist_ok=True)
+        if not self.retries:
+            (self.home / "config").mkdir(exist_ok=True)
+            (self.home / "config" / "airflow_local_settings.py").write_text(NO_RETRIES_POLICY)
         env = self.environment()
         airflow = [sys.executable, "-m", "airflow"]
         migrate = subprocess.run(
