@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -143,11 +144,13 @@ def run_demo(
                 problems = _problems(flows, lines, len(window))
                 for problem in problems:
                     _say(f"PROBLEM: {problem}")
+                for failure in _task_failures(work / "airflow" / "logs", flows, runs):
+                    _say(f"  {failure}")
                 if problems:
-                    _say(f"task logs: {work / 'airflow' / 'logs'}")
+                    _say(f"task logs (kept): {work / 'airflow' / 'logs'}")
             _say("stopped Airflow and the sandbox")
     finally:
-        if not keep and workdir is None:
+        if not keep and workdir is None and not problems:
             shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - started
     if problems:
@@ -226,6 +229,27 @@ def _print_landed(sandbox: Any, sheets: Any) -> None:
     for sheet_id, sheet in sheets.sheets.items():
         rows = max(0, len(sheet.values) - 1)
         _say(f"sheet {sheet_id}: the first tab holds {rows} rows and the header")
+
+
+def _task_failures(logs: Path, flows: list[Flow], runs: Mapping[str, Any]) -> list[str]:
+    """The exception of each failed run's task, from its log (JSON lines), with the log path."""
+    import json
+
+    found = []
+    for flow in flows:
+        for run in runs.get(flow.dag_id, []):
+            if run["state"] != "failed":
+                continue
+            folder = logs / f"dag_id={flow.dag_id}" / f"run_id={run['dag_run_id']}"
+            for log in sorted(folder.glob(f"task_id={flow.task_id}/attempt=*.log")):
+                error = ""
+                for line in log.read_text(errors="replace").splitlines():
+                    if '"error_detail"' in line:
+                        with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
+                            detail = json.loads(line)["error_detail"][0]
+                            error = f"{detail['exc_type']}: {detail['exc_value']}"
+                found.append(f"{log}: {error or 'see the log'}")
+    return found
 
 
 def _problems(flows: list[Flow], lines: list[RunLine], hours: int) -> list[str]:
