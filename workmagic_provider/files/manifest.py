@@ -101,7 +101,8 @@ class ImportManifest:
             if row not in rejected:
                 self.imported[digest_hex(digest)] = self.hour
                 count += 1
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if getattr(self.path, "protocol", "file") in ("file", "local", ""):
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # object stores have no folders
         with self.path.open("wb") as handle:
             handle.write(json.dumps(self.document, separators=(",", ":"), sort_keys=True).encode())
         self.committed = count

@@ -1,4 +1,4 @@
-"""Input files on S3 and GCS through the provider hooks: glob listing and streaming reads.
+"""Files on S3 and GCS through the provider hooks: glob listing, streaming reads, writes.
 
 An ``ObjectStoragePath`` (or URI text) on ``s3://`` or ``gs://`` names the input; its connection
 (``ObjectStoragePath(..., conn_id=...)`` or ``s3://conn_id@bucket/...``) is the one used, else
@@ -27,10 +27,15 @@ GLOB_CHARS = frozenset("*?[")
 
 
 class StoreObject:
-    """One object of an S3/GCS bucket as an input: ``open("rb")`` streams it."""
+    """One object of an S3/GCS bucket: ``open("rb")`` streams it, ``open("wb")`` replaces it.
+
+    Enough of a path for what the operators do with inputs, the import manifest and the
+    rejected-rows sidecar (``exists``, ``open``, ``protocol``).
+    """
 
     def __init__(self, cloud: str, conn_id: str | None, bucket: str, key: str) -> None:
         self.cloud = cloud
+        self.protocol = cloud
         self.conn_id = conn_id
         self.bucket = bucket
         self.key = key
@@ -52,9 +57,14 @@ class StoreObject:
     def __hash__(self) -> int:
         return hash((self.cloud, self.conn_id, self.bucket, self.key))
 
+    def exists(self) -> bool:
+        return _store(self.cloud, self.conn_id, self.bucket).metadata(self.key) is not None
+
     def open(self, mode: str = "rb") -> IO[bytes]:
+        if mode == "wb":
+            return UploadOnClose(_store(self.cloud, self.conn_id, self.bucket), self.key)  # type: ignore[return-value]
         if mode != "rb":
-            raise ValueError(f"{self} is an input: only mode 'rb', got {mode!r}")
+            raise ValueError(f"{self}: only modes 'rb' and 'wb', got {mode!r}")
         store = _store(self.cloud, self.conn_id, self.bucket)
         if self.cloud == "s3":
             from botocore.exceptions import ClientError
@@ -76,6 +86,48 @@ class StoreObject:
         except NotFound as err:  # the bucket itself
             raise FileNotFoundError(str(self)) from err
         return store.open_read(self.key)
+
+
+class UploadOnClose:
+    """A write handle that spools locally and uploads the whole object on ``close()``.
+
+    An object appears complete or not at all; leaving a ``with`` block by an exception
+    uploads nothing (the previous object stays).
+    """
+
+    def __init__(self, store: ObjectStore, key: str, spool_bytes: int = 8 * 1024**2) -> None:
+        import tempfile
+
+        self.store = store
+        self.key = key
+        self._spool = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115 - closed by close()/discard()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        return self._spool.write(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._spool.seek(0)
+            self.store.write_stream(self.key, self._spool, {})  # type: ignore[arg-type]
+        finally:
+            self._spool.close()
+
+    def discard(self) -> None:
+        self.closed = True
+        self._spool.close()
+
+    def __enter__(self) -> UploadOnClose:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
 
 
 def object_location(path: Any) -> tuple[str, str | None, str, str] | None:

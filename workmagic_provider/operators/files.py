@@ -13,7 +13,7 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
-from workmagic_provider.operators.inputs import as_list, as_path
+from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path
 from workmagic_provider.operators.upload import UploadToWorkMagicOperator
 
 if TYPE_CHECKING:
@@ -92,13 +92,11 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
 
     # -- inputs ---------------------------------------------------------------------------
     def source_paths(self) -> list[Any]:
-        from workmagic_provider.files.object_sources import as_store_object
-
         files: list[Any] = []
         for entry in as_list(self.source):
             text = str(entry)
             if not any(ch in _GLOB_CHARS for ch in text):
-                files.append(as_store_object(as_path(entry)))
+                files.append(as_storage_path(entry))
                 continue
             files.extend(_expand_glob(entry))
         if not files:
@@ -134,14 +132,12 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
     def prepare(self, context: Context, destination: str, folder: HourFolder) -> None:
         self._reader = None
         self._manifest = None
-        if self.rejected_path:  # a local sidecar's folder (per hour) may not exist yet
-            as_path(self.rejected_path).parent.mkdir(parents=True, exist_ok=True)
         if self.manifest_path:
             from workmagic_provider.files.manifest import ImportManifest
 
             hour = f"{folder.hour:%Y/%m/%d/%H}"
             self._manifest = ImportManifest(
-                as_path(self.manifest_path),
+                as_storage_path(self.manifest_path),
                 destination.removesuffix("/").removesuffix(hour),  # bucket/account/category
                 hour,
                 self.on_duplicate,

@@ -24,7 +24,7 @@ class RejectedWriter:
         if self.target is None:
             return
         if self.handle is None:
-            path = as_path(self.target)
+            path = as_storage_path(self.target)
             if getattr(path, "protocol", "file") in ("file", "local", ""):
                 path.parent.mkdir(parents=True, exist_ok=True)  # object stores have no folders
             self.handle = path.open("wb")
@@ -43,6 +43,13 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
+
+
+def as_storage_path(value: Any) -> Any:
+    """:func:`as_path`, with ``s3://`` / ``gs://`` objects read and written through the hooks."""
+    from workmagic_provider.files.object_sources import as_store_object
+
+    return as_store_object(as_path(value))
 
 
 def as_bool(value: Any, what: str = "flag") -> bool:

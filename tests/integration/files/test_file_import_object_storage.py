@@ -157,3 +157,51 @@ def test_a_named_object_that_does_not_exist_is_an_input_error(customer: Any, clo
     reader = InputReader("imported", ValidationReport("imported"))
     with pytest.raises(WorkMagicInputError, match=f"input {cloud}://.*/gone.csv does not exist"):
         list(reader.read(path))
+
+
+def test_manifest_and_rejected_rows_live_in_the_customers_bucket(
+    customer: Any, airflow_db: Any, load_dag_file: Any, parts: Any
+) -> None:
+    """``manifest_path`` and ``rejected_path`` on ``s3://`` work without s3fs (through S3Hook)."""
+    import json
+    from datetime import timedelta
+
+    client = customer.s3_client()
+    bad = b'DAILY,2026-03-07,ZIP,55555,Walmart,TERTIARY,US,1,"$1.00"\n'
+    client.put_object(Bucket=customer.bucket, Key="drop/a.csv", Body=_csv(("02134", 1)) + bad)
+    base = f"s3://customer_source_aws@{customer.bucket}"
+    dag = load_dag_file(
+        f"""
+        from airflow.sdk import DAG
+        from workmagic_provider.example_defaults import hourly_dag_kwargs
+        from workmagic_provider.operators.files import OrderFileToWorkMagicOperator
+
+        kwargs = hourly_dag_kwargs("test")
+        kwargs["default_args"]["retries"] = 0
+        with DAG(dag_id="wm_files_s3_sidecars", **kwargs) as dag:
+            OrderFileToWorkMagicOperator(
+                task_id="import",
+                source="{base}/drop/*.csv",
+                on_invalid="skip",
+                rejected_path="{base}/rejected/{{{{ data_interval_start.strftime('%H') }}}}.jsonl",
+                manifest_path="{base}/state/manifest.json",
+                on_duplicate="drop",
+            )
+        """,
+        "wm_files_s3_sidecars",
+    )
+    run = run_hour(dag, H1)
+    assert run.state == "success"
+    first = xcom_return(run, "import")
+    assert (first["rows_written"], first["rejected"], first["manifest_recorded"]) == (1, 1, 1)
+    rejected = client.get_object(Bucket=customer.bucket, Key="rejected/02.jsonl")["Body"].read()
+    assert [json.loads(line)["geo_code"] for line in rejected.splitlines()] == ["55555"]
+    manifest = client.get_object(Bucket=customer.bucket, Key="state/manifest.json")["Body"].read()
+    (imported,) = json.loads(manifest)["destinations"].values()
+    assert list(imported.values()) == ["2026/03/08/02"]
+
+    # the same file again in the next hour: the imported row is dropped, nothing is re-sent
+    run = run_hour(dag, H1 + timedelta(hours=1))
+    assert run.state == "success"
+    again = xcom_return(run, "import")
+    assert (again["rows_written"], again["dropped_already_imported"]) == (0, 1)
