@@ -128,3 +128,30 @@ def test_gcs_upload_of_rows_from_xcom_lands_in_the_emulator(
     assert summary["destination"].startswith("gs://workmagic-inbound-data/account-121226/")
     names = clean_sandbox.gcs.list_names(f"{PREFIX}{hour:%Y/%m/%d/%H}/")
     assert names == [f"{PREFIX}{hour:%Y/%m/%d/%H}/{hour:%Y-%m-%d-%H}-upload-0000.json.gz"]
+
+
+@pytest.mark.parametrize("cloud", ["s3", "gs"])
+def test_upload_reads_an_export_from_the_customers_bucket(
+    clean_sandbox: Any, airflow_connections: Any, customer: Any, cloud: str
+) -> None:
+    """``source="s3://conn@bucket/..."`` / ``gs://`` is read through the hooks (no s3fs)."""
+    from workmagic_provider.operators.s3 import S3UploadToWorkMagicOperator
+
+    hour = HOURS[0]
+    key = f"exports/{hour:%Y/%m/%d/%H}.jsonl"
+    body = _lines(hour, 7)
+    if cloud == "s3":
+        customer.s3_client().put_object(Bucket=customer.bucket, Key=key, Body=body)
+        source = f"s3://customer_source_aws@{customer.bucket}/{key}"
+    else:
+        customer.gcs_bucket().blob(key).upload_from_string(body)
+        source = f"gs://wm_sandbox_gcp@{customer.bucket}/{key}"
+    operator = S3UploadToWorkMagicOperator(task_id="upload", source=source)
+    summary = operator.execute({"data_interval_start": hour})  # type: ignore[arg-type]
+    assert summary["rows_written"] == 7 and summary["rejected"] == 0
+    (key_written,) = clean_sandbox.aws.list_keys(PREFIX)
+    data = clean_sandbox.aws.admin_client().get_object(Bucket=clean_sandbox.bucket, Key=key_written)
+    lines = gzip.decompress(data["Body"].read()).splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [
+        json.loads(line)["id"] for line in body.splitlines()
+    ]

@@ -238,7 +238,7 @@ class _OrdersToApiOperator(WorkMagicBaseOperator):
     ) -> Iterator[tuple[int, bytes]]:
         """(row number, compact JSON) of every valid input row; the rest go to ``report``."""
         from workmagic_provider.files.jsonl import read_json_lines
-        from workmagic_provider.operators.inputs import as_list, as_path
+        from workmagic_provider.operators.inputs import as_list, as_storage_path
         from workmagic_provider.schemas import validate_json_lines
         from workmagic_provider.schemas.validate import records_as_json_lines
 
@@ -252,7 +252,7 @@ class _OrdersToApiOperator(WorkMagicBaseOperator):
                 for path in as_list(self.source):
                     self.log.info("reading %s (rows numbered from %d)", path, offset + 1)
                     last = offset
-                    for number, line in read_json_lines(as_path(path)):
+                    for number, line in read_json_lines(as_storage_path(path)):
                         last = offset + number
                         yield last, line
                     offset = last

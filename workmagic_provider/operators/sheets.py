@@ -22,7 +22,7 @@ from workmagic_provider.exceptions import (
     WorkMagicInputError,
     WorkMagicValidationError,
 )
-from workmagic_provider.operators.inputs import as_list, as_path
+from workmagic_provider.operators.inputs import as_list, as_storage_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -139,7 +139,7 @@ class ImportedSalesToGoogleSheetOperator(BaseOperator):
         offset = 0
         reader = InputReader("imported", report, options=self.schema_options)
         for path in as_list(self.source):
-            lines = reader.read(as_path(path), offset)
+            lines = reader.read(as_storage_path(path), offset)
             while True:
                 try:
                     row, line = next(lines)

@@ -15,7 +15,7 @@ from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.operators.base import WorkMagicBaseOperator
 from workmagic_provider.operators.inputs import RejectedWriter as _RejectedWriter
 from workmagic_provider.operators.inputs import as_list as _as_list
-from workmagic_provider.operators.inputs import as_path as _as_path
+from workmagic_provider.operators.inputs import as_storage_path as _as_storage_path
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
     # -- inputs (subclasses plug in other readers here) -------------------------------------
     def source_paths(self) -> list[Any]:
         """The input files, as paths or ``ObjectStoragePath``s, in the order they are read."""
-        return [_as_path(path) for path in _as_list(self.source)]
+        return [_as_storage_path(path) for path in _as_list(self.source)]
 
     def read_source(
         self, path: Any, report: ValidationReport, offset: int
