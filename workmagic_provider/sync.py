@@ -40,6 +40,9 @@ SYNC_MARK = "workmagic-sync"
 SOURCE_MARK = "workmagic-source"
 FINGERPRINT_MARK = "workmagic-fingerprint"
 RECIPE_MARK = "workmagic-recipe"
+#: on the last part of a re-split file only: how many parts the file became. Parts are written
+#: as they fill, so parts without this mark beside them are what an interrupted run left.
+PARTS_MARK = "workmagic-parts"
 
 Action = Literal["copy", "transform", "skip"]
 _PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
@@ -204,9 +207,9 @@ class HourSync:
         written_names: list[str] = []
         total = 0
 
-        def write(part_name: str, data: bytes) -> None:
+        def write(part_name: str, data: bytes, part_marks: dict[str, str] = marks) -> None:
             nonlocal total
-            self.destination.write_bytes(self.destination_prefix + part_name, data, marks)
+            self.destination.write_bytes(self.destination_prefix + part_name, data, part_marks)
             written_names.append(part_name)
             total += len(data)
 
@@ -235,8 +238,10 @@ class HourSync:
             raise WorkMagicValidationError(report)
         if len(produced) == 1 and name.endswith(".json.gz"):
             held = [(name, held[0][1])]  # one part: keep the source's name
-        for part_name, data in held:
-            write(part_name, data)
+        count = len(written_names) + len(held)
+        for n, (part_name, data) in enumerate(held, start=1):
+            # the last part, written after the whole file was read, says the file is complete
+            write(part_name, data, {**marks, PARTS_MARK: str(count)} if n == len(held) else marks)
         log.info(
             "split %s (%d bytes) -> %d parts in %s (%d bytes, %d rows, %d rejected)",
             source_uri,
@@ -275,7 +280,10 @@ class HourSync:
             transform = self._needs_transform(info)
             marks = self._marks(name, info, transform)
             current = [n for n, m in owned.items() if m.get(SOURCE_MARK) == name]
-            if current and all(self._is_current(owned[n], marks) for n in current):
+            complete = not transform or any(
+                owned[n].get(PARTS_MARK) == str(len(current)) for n in current
+            )
+            if current and complete and all(self._is_current(owned[n], marks) for n in current):
                 result.files.append(FileOutcome(name, "skip", sorted(current)))
                 log.info("unchanged %s: skipped", self.source.uri(info.key))
             else:
@@ -300,7 +308,8 @@ class HourSync:
                 raise WorkMagicError(
                     f"sync {result.source_uri} -> {result.destination_uri} failed after "
                     f"{done} of {len(todo)} files: {type(err).__name__}: {err}. Objects are "
-                    "written whole or not at all; a retry copies only what is missing."
+                    "written whole or not at all, and a file counts as done only when its last "
+                    "part is in; a retry redoes every file that did not finish."
                 ) from err
 
         result.deleted = self._prune(sources, owned, result)

@@ -174,6 +174,54 @@ def test_without_a_schema_parts_are_written_while_the_file_is_read(
     assert lines == gzip.decompress(big).splitlines()
 
 
+def test_a_file_cut_off_mid_read_is_redone_by_the_retry(customer: Any, sandbox: Any) -> None:
+    """Parts written before a read failure do not make the file look done to the next run."""
+    from workmagic_provider.exceptions import WorkMagicError
+
+    big = _gz_lines(2500, seed=9, pad=700)
+    customer.s3_client().put_object(Bucket=customer.bucket, Key=SRC + "big.json.gz", Body=big)
+    source, destination = _stores(customer)
+
+    class BreaksMidFile(S3Store):
+        def open_read(self, key: str) -> Any:
+            body = super().open_read(key)
+
+            class Cut:
+                read_so_far = 0
+
+                def read(self, size: int = -1) -> bytes:
+                    if self.read_so_far > len(big) * 0.95:
+                        raise ConnectionResetError("connection reset by peer")
+                    data = body.read(size)
+                    self.read_so_far += len(data)
+                    return data
+
+                def close(self) -> None:
+                    body.close()
+
+                def __enter__(self) -> Any:
+                    return self
+
+                def __exit__(self, *exc: object) -> None:
+                    body.close()
+
+            return Cut()
+
+    settings = SyncSettings(sync_id="test.sync")
+    broken = HourSync(BreaksMidFile(source.hook, source.bucket), SRC, destination, DEST, settings)
+    with pytest.raises(WorkMagicError, match="connection reset"):
+        broken.run()
+    left = _dest(sandbox)
+    assert left, "the streaming writer had written parts before the failure"
+
+    retry = _sync(customer)
+    assert retry["split"] == 1 and retry["skipped"] == 0 and retry["rows_written"] == 2500
+    parts = _dest(sandbox)
+    lines = [line for name in sorted(parts) for line in gzip.decompress(parts[name]).splitlines()]
+    assert lines == gzip.decompress(big).splitlines()
+    assert _sync(customer)["skipped"] == 1  # now complete: the next run skips it
+
+
 def test_schema_validation_on_the_way(customer: Any, sandbox: Any) -> None:
     rows = [json.dumps(o) for o in custom_site_orders(10)]
     bad = json.loads(rows[3])
