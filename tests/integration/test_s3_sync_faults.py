@@ -103,7 +103,7 @@ def test_destination_stopped_mid_sync_then_retry_completes(
     ti = run.get_task_instance("sync_hour")
     assert ti.try_number == 2  # the first try failed, the retry completed
     logged = "".join(capfd.readouterr())  # the task log of dag.test goes to the console
-    assert "failed after" in logged and "a retry copies only what is missing" in logged
+    assert "failed after" in logged and "a retry redoes every file that did not finish" in logged
     # exactly the source: nothing partial, nothing twice
     assert _destination(sandbox) == files
 
