@@ -6,6 +6,7 @@ them without shadowing the root conftest module.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,23 @@ def ti_state(dag_id: str) -> str | None:
     with create_session() as session:
         ti = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id).first()
         return None if ti is None else str(ti.state)
+
+
+def processes_using(folder: Path) -> list[int]:
+    """Live pids with a file open under ``folder`` (an Airflow's components log there, and
+    every process they start inherits that stdout). ``/proc/*/environ`` would not do: Airflow
+    sets process titles, which overwrite it."""
+    prefix = str(folder.resolve())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if "zombie" in (entry / "status").read_text():
+                continue
+            links = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+        except OSError:
+            continue
+        if any(link.startswith(prefix) for link in links):
+            found.append(int(entry.name))
+    return found

@@ -126,8 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--hours", type=int, default=6, help="hours to backfill (default 6)")
     demo.add_argument("--rows", type=int, default=200, help="orders per hour and source")
-    demo.add_argument("--dags-folder", type=Path, default=None, help="default: ./dags")
-    demo.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    demo.add_argument(
+        "--dags-folder",
+        type=Path,
+        default=None,
+        help="the example DAGs (default: ./dags of a checkout; they are not in the wheel)",
+    )
+    demo.add_argument(
+        "--workdir", type=Path, default=None, help="a new or empty folder (default: temporary)"
+    )
     demo.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the runs")
     return parser

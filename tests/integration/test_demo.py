@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dag_helpers import REPO_ROOT
+from dag_helpers import REPO_ROOT, processes_using
 
 pytestmark = pytest.mark.integration
 
@@ -28,22 +28,6 @@ DAG_IDS = [
     "snowflake_hourly",
     "bigquery_hourly",
 ]
-
-
-def _processes_with_home(home: Path) -> list[int]:
-    """Pids whose environment holds ``AIRFLOW_HOME=home`` (the demo's components and workers)."""
-    marker = f"AIRFLOW_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if marker in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.timeout(360)
@@ -83,4 +67,28 @@ def test_demo_backfills_every_example_dag(tmp_path: Path) -> None:
     assert "COPY INTO 's3://workmagic-inbound-data/account-121226/" in out
     assert "EXPORT DATA OPTIONS (uri = 'gs://workmagic-inbound-data/account-121226/" in out
     assert "POST /api/v2/backfills" not in out  # no API error surfaced
-    assert _processes_with_home(work / "airflow") == []
+    assert processes_using(work / "airflow") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hours", "0"], "--hours and --rows must be at least 1"),
+        (["--dags-folder", "/nonexistent"], "no example DAGs in /nonexistent"),
+        (["--workdir", "NONEMPTY"], "is not empty"),
+    ],
+)
+def test_demo_refuses_unusable_arguments_before_starting_anything(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    from workmagic_provider.cli import main
+
+    (tmp_path / "old.txt").write_text("a previous run")
+    args = [str(tmp_path) if a == "NONEMPTY" else a for a in args]
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["demo", *args])
+    assert code == 2 and message in out.getvalue()

@@ -188,28 +188,41 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         extra = BaseHook.get_connection(self._gcp_conn_id(hook)).extra_dejson
         return str(extra.get("project") or extra.get("extra__google_cloud_platform__project") or "")
 
+    def _hook_project(self, hook: WorkMagicHook) -> str:
+        """The project the hook would use (key file, ADC); empty when no credentials are here."""
+        try:
+            return str(self.bigquery_hook(hook).project_id or "")
+        except Exception:  # render_only must work where the credentials are not
+            return ""
+
     def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
         from workmagic_provider.sql import bigquery_query_parameters, bigquery_sample_sql
 
         hook = self.workmagic_hook()
         folder = self.hour_folder(hook, context)
-        project_id = self.project_id or self._connection_project(hook)
+        project_id = self.project_id or self._connection_project(hook) or self._hook_project(hook)
         params = bigquery_query_parameters(self.window(context))
         statements: list[dict[str, Any]] = []
         if self.validate_sample:
             sample = bigquery_sample_sql(self._select(), self.validate_sample)
             statements.append({"step": "sample", "sql": sample, "query_parameters": params})
         configuration, job_id = self._configuration(hook, context, project_id)
-        statements.append(
-            {
-                "step": "export",
-                "sql": configuration["query"]["query"],
-                "query_parameters": params,
-                "job_id": job_id,
-                "project": project_id,
-                "location": self.location,
-            }
-        )
+        export: dict[str, Any] = {
+            "step": "export",
+            "sql": configuration["query"]["query"],
+            "query_parameters": params,
+            "job_id": job_id if project_id else None,
+            "project": project_id or None,
+            "location": self.location,
+        }
+        if not project_id:
+            export["note"] = (
+                f"the project (and so the job id) comes from the credentials of connection "
+                f"{self._gcp_conn_id(hook)!r}, which could not be read here"
+            )
+        elif self.force_rerun:
+            export["note"] = "force_rerun: a real run appends _<try>_<epoch seconds> to the job id"
+        statements.append(export)
         return f"gs://{hook.settings.bucket}/{folder.prefix}", statements
 
     def run_in_warehouse(self, context: Context) -> dict[str, Any] | None:

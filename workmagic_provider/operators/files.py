@@ -13,6 +13,7 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+from workmagic_provider.files.object_sources import GLOB_CHARS as _GLOB_CHARS
 from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path
 from workmagic_provider.operators.upload import UploadToWorkMagicOperator
 
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from workmagic_provider.files.readers import InputReader
     from workmagic_provider.schemas import ValidationReport
     from workmagic_provider.standards import HourFolder
-
-_GLOB_CHARS = frozenset("*?[")
 
 
 class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):

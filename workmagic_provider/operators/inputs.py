@@ -6,6 +6,7 @@ user's own ``rejected_path``, opened only when the first row is rejected.
 
 from __future__ import annotations
 
+import logging
 from typing import IO, Any
 
 
@@ -32,9 +33,18 @@ class RejectedWriter:
         self.handle.write(data.rstrip(b"\n") + b"\n")
         self.count += 1
 
-    def __exit__(self, *exc: object) -> None:
-        if self.handle is not None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.handle is None:
+            return
+        if exc_type is None:
             self.handle.close()
+            return
+        try:  # the task is failing already: keep its error, not the sidecar's
+            self.handle.close()
+        except Exception as err:
+            logging.getLogger(__name__).warning(
+                "could not save %d rejected rows to %s: %s", self.count, self.target, err
+            )
 
 
 def as_list(value: Any) -> list[Any]:

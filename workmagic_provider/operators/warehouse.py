@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from workmagic_provider.schemas import SchemaOptions
 
 
+def format_statement(statement: Mapping[str, Any]) -> str:
+    """A rendered statement as SQL text: ``-- step {what else is sent}`` then the statement."""
+    extra = {k: v for k, v in statement.items() if k not in ("step", "sql")}
+    head = f"-- {statement['step']}" + (f" {extra}" if extra else "")
+    return f"{head}\n{str(statement['sql']).strip()};"
+
+
 class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
     """Base of operators whose warehouse writes the run's window into WorkMagic's folder.
 
@@ -99,13 +106,7 @@ class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
         destination, statements = self.planned_statements(context)
         bounds = self.window(context)
         for statement in statements:
-            extra = {k: v for k, v in statement.items() if k not in ("step", "sql")}
-            self.log.info(
-                "render_only, step %s%s:\n%s",
-                statement["step"],
-                f" {extra}" if extra else "",
-                statement["sql"],
-            )
+            self.log.info("render_only:\n%s", format_statement(statement))
         self.log.info(
             "render_only: %d statements rendered for %s; nothing was submitted",
             len(statements),

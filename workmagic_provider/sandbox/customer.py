@@ -9,7 +9,6 @@ customer's GCS bucket lives in the sandbox's GCS emulator.
 from __future__ import annotations
 
 import contextlib
-import socket
 from typing import TYPE_CHECKING, Any
 
 from workmagic_provider.sandbox.launcher import (
@@ -17,18 +16,13 @@ from workmagic_provider.sandbox.launcher import (
     CUSTOMER_SECRET_ACCESS_KEY,
     GCP_CONN_ID,
 )
+from workmagic_provider.sandbox.local_airflow import free_port
 
 if TYPE_CHECKING:
     from workmagic_provider.sandbox.launcher import Sandbox
 
 #: Airflow connection id of the customer's source S3 (a plain AWS connection).
 SOURCE_AWS_CONN_ID = "customer_source_aws"
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 class CustomerStorage:
@@ -46,7 +40,7 @@ class CustomerStorage:
     def start(self) -> CustomerStorage:
         from moto.server import ThreadedMotoServer
 
-        self.port = self.port or _free_port(self.host)
+        self.port = self.port or free_port(self.host)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self.create_buckets()

@@ -94,13 +94,20 @@ def run_demo(
     _quiet_logging()
     folder = (dags_folder or default_dags_folder()).resolve()
     if not (folder / "workmagic_s3_sync_hourly.py").exists():
-        _say(f"error: no example DAGs in {folder}; pass --dags-folder")
+        _say(f"error: no example DAGs in {folder}; pass --dags-folder (a checkout's dags/)")
+        return 2
+    if hours < 1 or rows < 1:
+        _say(f"error: --hours and --rows must be at least 1, got {hours} and {rows}")
+        return 2
+    if workdir is not None and Path(workdir).exists() and any(Path(workdir).iterdir()):
+        _say(f"error: the work folder {workdir} is not empty; give a new or empty one")
         return 2
     window = last_complete_hours(hours, now)
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="workmagic-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     flows = demo_flows()
     problems: list[str] = []
+    finished = False  # an exception keeps the work folder: its logs say what went wrong
     _say(
         f"WorkMagic provider demo: {len(flows)} example DAGs, backfill of {hours} hours "
         f"{window[0]:%Y-%m-%d %H:00} .. {window[-1] + timedelta(hours=1):%H:00} UTC"
@@ -120,8 +127,8 @@ def run_demo(
             inputs = prepare(work, window, sandbox, customer, rows=rows)
             inputs.variable("workmagic_sheets_api_endpoint", sheets.endpoint)
             _say("inputs: " + ", ".join(f"{n} {what}" for what, n in inputs.written.items()))
-            # no retries: a failing task shows in the table now, not after its retry delays
-            airflow = LocalAirflow(work / "airflow", folder, inputs.env, retries=False)
+            # one quick retry: a failing task shows in the table now, not after minutes of backoff
+            airflow = LocalAirflow(work / "airflow", folder, inputs.env, quick_retries=True)
             _say(f"starting Airflow (api-server :{airflow.port}, scheduler, dag-processor) ...")
             with airflow:
                 airflow.wait_for_dags(f.dag_id for f in flows)
@@ -149,9 +156,12 @@ def run_demo(
                 if problems:
                     _say(f"task logs (kept): {work / 'airflow' / 'logs'}")
             _say("stopped Airflow and the sandbox")
+        finished = True
     finally:
-        if not keep and workdir is None and not problems:
+        if not keep and workdir is None and finished and not problems:
             shutil.rmtree(work, ignore_errors=True)
+        elif not finished:
+            _say(f"the work folder with every log is kept: {work}")
     elapsed = time.monotonic() - started
     if problems:
         _say(f"demo finished with {len(problems)} problem(s) in {elapsed:.0f} s")
@@ -208,10 +218,10 @@ def _print_rendered_sql(airflow: Any, flows: list[Flow], runs: Mapping[str, Any]
         run = runs[flow.dag_id][0]
         summary = airflow.xcom(flow.dag_id, run["dag_run_id"], flow.task_id) or {}
         _say(f"\n{flow.dag_id}, hour {run['data_interval_start']}: the SQL it would submit")
+        from workmagic_provider.operators.warehouse import format_statement
+
         for statement in summary.get("statements", []):
-            extra = {k: v for k, v in statement.items() if k not in ("step", "sql")}
-            _say(f"-- {statement['step']}" + (f" {extra}" if extra else ""))
-            _say(str(statement["sql"]).strip() + ";")
+            _say(format_statement(statement))
 
 
 def _print_landed(sandbox: Any, sheets: Any) -> None:

@@ -45,7 +45,8 @@ def moved(summary: Mapping[str, Any] | None) -> Moved:
                      f"rendered {len(steps)} statements, submitted none")  # fmt: skip
     if "spreadsheet_id" in summary:
         where = f"sheet {summary['spreadsheet_id']}, tab {summary.get('tab')!r}"
-        return Moved(1, _int(summary, "rows_written"), None, _int(summary, "rejected"), where)
+        rows = _int(summary, "rows_written")
+        return Moved(1 if rows else 0, rows, None, _int(summary, "rejected"), where)
     if "endpoint" in summary:
         rejected = (_int(summary, "rows_invalid") or 0) + (_int(summary, "rejected") or 0)
         note = f"{_int(summary, 'requests') or 0} requests"

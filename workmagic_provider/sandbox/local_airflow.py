@@ -25,13 +25,17 @@ from urllib.parse import quote
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
 #: A cluster policy (Airflow's own mechanism, ``$AIRFLOW_HOME/config/airflow_local_settings.py``)
-#: that turns retries off, so a failing task fails its run at once instead of minutes later.
-NO_RETRIES_POLICY = '''"""Written by workmagic-provider's LocalAirflow: no retries here."""
+#: that caps retries at one, a few seconds later: a failing task fails its run within seconds
+#: instead of after minutes of backoff, and a passing hiccup (a locked SQLite) still recovers.
+QUICK_RETRY_POLICY = """\"\"\"Written by workmagic-provider's LocalAirflow: one quick retry.\"\"\"
+from datetime import timedelta
 
 
 def task_policy(task):
-    task.retries = 0
-'''
+    task.retries = min(task.retries or 0, 1)
+    task.retry_delay = timedelta(seconds=3)
+    task.retry_exponential_backoff = False
+"""
 FINISHED = ("success", "failed")
 
 
@@ -39,7 +43,8 @@ class LocalAirflowError(RuntimeError):
     """A component did not start or a REST call failed; names the log to read."""
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (for servers that need their port before they start)."""
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
@@ -52,7 +57,7 @@ class LocalAirflow:
     :param dags_folder: the folder the dag-processor parses.
     :param env: extra environment of every component (connections, Variables, endpoints).
     :param parallelism: LocalExecutor workers (4 suits a 2-core machine).
-    :param retries: keep the DAGs' retries; False installs a cluster policy that removes them.
+    :param quick_retries: install a cluster policy that caps every task at one retry after 3 s.
     """
 
     def __init__(
@@ -64,15 +69,16 @@ class LocalAirflow:
         host: str = "127.0.0.1",
         port: int = 0,
         parallelism: int = 4,
-        retries: bool = True,
+        quick_retries: bool = False,
     ) -> None:
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self.parallelism = parallelism
-        self.retries = retries
+        self.quick_retries = quick_retries
         self.extra_env = dict(env or {})
+        self._jwt_secret = secrets.token_urlsafe(32)  # one for every component
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._token: str | None = None
         self._session: Any = None
@@ -83,11 +89,23 @@ class LocalAirflow:
         return f"http://{self.host}:{self.port}"
 
     def environment(self) -> dict[str, str]:
-        """The environment of every component: a private, offline, backfill-only Airflow."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+        """The environment of every component: a private, offline, backfill-only Airflow.
+
+        Nothing of the caller's Airflow leaks in: no ``AIRFLOW__*`` settings, no
+        ``AIRFLOW_CONFIG`` (it could name a production airflow.cfg and its metadata DB), no
+        ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``; only ``env`` given to the constructor.
+        """
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))
+            and k not in ("AIRFLOW_CONFIG", "AIRFLOW_HOME")
+        }
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -100,7 +118,7 @@ class LocalAirflow:
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
                 "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             }
@@ -114,30 +132,40 @@ class LocalAirflow:
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, timeout: float = 120.0) -> LocalAirflow:
         """Migrate the DB, start the components, wait until the REST API and jobs are healthy."""
+        self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "components").mkdir(parents=True, exist_ok=True)
-        if not self.retries:
+        if self.quick_retries:
             (self.home / "config").mkdir(exist_ok=True)
-            (self.home / "config" / "airflow_local_settings.py").write_text(NO_RETRIES_POLICY)
+            (self.home / "config" / "airflow_local_settings.py").write_text(QUICK_RETRY_POLICY)
         env = self.environment()
         airflow = [sys.executable, "-m", "airflow"]
-        migrate = subprocess.run(
-            [*airflow, "db", "migrate"],
-            env=env,
-            stdout=self.log_path("db-migrate").open("wb"),
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
+        with self.log_path("db-migrate").open("wb") as log:
+            try:
+                migrate = subprocess.run(
+                    [*airflow, "db", "migrate"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                    timeout=timeout,
+                )
+            except subprocess.TimeoutExpired as err:
+                raise LocalAirflowError(
+                    f"airflow db migrate took over {timeout:.0f} s; see "
+                    f"{self.log_path('db-migrate')}"
+                ) from err
         if migrate.returncode != 0:
             raise LocalAirflowError(f"airflow db migrate failed; see {self.log_path('db-migrate')}")
         try:
             for component in COMPONENTS:
-                self.processes[component] = subprocess.Popen(
-                    [*airflow, component],
-                    env=env,
-                    stdout=self.log_path(component).open("wb"),
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: stop() ends its workers too
-                )
+                with self.log_path(component).open("wb") as log:  # the child keeps its own copy
+                    self.processes[component] = subprocess.Popen(
+                        [*airflow, component],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
             self._wait_healthy(timeout)
         except BaseException:
             self.stop()
@@ -173,16 +201,34 @@ class LocalAirflow:
                 )
 
     def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM every component's process group, SIGKILL what is left after ``grace``."""
+        """SIGTERM every component and every process below it, SIGKILL what is left.
+
+        Task runners are not in their component's process group (the task supervisor gives
+        each its own), so the descendants are collected first and signalled one by one.
+        """
+        import psutil
+
+        family: list[psutil.Process] = []
+        for process in self.processes.values():
+            with contextlib.suppress(psutil.Error):
+                family.extend(psutil.Process(process.pid).children(recursive=True))
         for process in self.processes.values():
             if process.poll() is None:
-                _signal_group(process, signal.SIGTERM)
+                _signal_group(process.pid, signal.SIGTERM)
+        for child in family:
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
         deadline = time.monotonic() + grace
         for process in self.processes.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(max(0.1, deadline - time.monotonic()))
-            _signal_group(process, signal.SIGKILL)  # also workers that outlived their parent
+            _signal_group(process.pid, signal.SIGKILL)  # also workers that outlived their parent
             process.wait()
+        _, alive = psutil.wait_procs(family, timeout=max(0.1, deadline - time.monotonic()))
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        psutil.wait_procs(alive, timeout=5)
         self.processes.clear()
         if self._session is not None:
             self._session.close()
@@ -235,7 +281,7 @@ class LocalAirflow:
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()
-            found = {d["dag_id"] for d in self.get("/api/v2/dags?limit=1000")["dags"]}
+            found = {d["dag_id"] for d in self.get("/api/v2/dags?limit=100")["dags"]}
             errors = self.get("/api/v2/importErrors")["import_errors"]
             if errors:
                 text = "; ".join(f"{e['filename']}: {e['stack_trace'][-300:]}" for e in errors)
@@ -282,7 +328,13 @@ class LocalAirflow:
             time.sleep(0.5)
 
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
-        runs = self.get(f"/api/v2/dags/{quote(dag_id)}/dagRuns?limit=1000")["dag_runs"]
+        """Every run of the DAG, oldest interval first (the API pages by at most 100)."""
+        runs: list[dict[str, Any]] = []
+        while True:
+            page = self.get(f"/api/v2/dags/{quote(dag_id)}/dagRuns?limit=100&offset={len(runs)}")
+            runs.extend(page["dag_runs"])
+            if not page["dag_runs"] or len(runs) >= int(page["total_entries"]):
+                break
         return sorted(runs, key=lambda r: str(r["data_interval_start"]))
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
@@ -318,6 +370,6 @@ class LocalAirflow:
             time.sleep(poll)
 
 
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+def _signal_group(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
+        os.killpg(pid, signum)
