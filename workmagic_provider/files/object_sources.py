@@ -58,7 +58,18 @@ class StoreObject:
         return hash((self.cloud, self.conn_id, self.bucket, self.key))
 
     def exists(self) -> bool:
-        return _store(self.cloud, self.conn_id, self.bucket).metadata(self.key) is not None
+        try:
+            return _store(self.cloud, self.conn_id, self.bucket).metadata(self.key) is not None
+        except Exception as err:
+            code = str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
+            if code in ("403", "AccessDenied") or type(err).__name__ == "Forbidden":
+                raise WorkMagicConfigError(
+                    f"{self}: access denied when checking whether it exists (connection "
+                    f"{self.conn_id or 'default'}); S3 answers 403 for a missing object unless "
+                    "the identity may list the bucket (s3:ListBucket), so grant that and "
+                    "s3:GetObject/s3:PutObject on the path (storage.objects.get/create on GCS)"
+                ) from err
+            raise
 
     def open(self, mode: str = "rb") -> IO[bytes]:
         if mode == "wb":
