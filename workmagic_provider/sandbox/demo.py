@@ -9,7 +9,10 @@
    the call the UI's backfill dialog makes. The Snowflake and BigQuery DAGs get the conf
    ``render_sql``: they render and log the exact statements, as no warehouse is reachable here.
 4. When every run has finished, one line per DAG and hour says what moved and where, read from
-   the tasks' XCom through the REST API. Every process is stopped on the way out.
+   the tasks' XCom through the REST API.
+5. The S3 sync and upload DAGs are backfilled over the same hours again (reprocessing the
+   completed runs, as the UI offers): WorkMagic's folder must hold the same objects with the
+   same bytes, and the sync must write nothing. Every process is stopped on the way out.
 """
 
 from __future__ import annotations
@@ -149,6 +152,8 @@ def run_demo(
                 _print_rendered_sql(airflow, flows, runs)
                 _print_landed(sandbox, sheets)
                 problems = _problems(flows, lines, len(window))
+                if not problems:
+                    problems = _rerun(airflow, sandbox, flows, len(window), window, timeout)
                 for problem in problems:
                     _say(f"PROBLEM: {problem}")
                 for failure in _task_failures(work / "airflow" / "logs", flows, runs):
@@ -241,6 +246,62 @@ def _print_landed(sandbox: Any, sheets: Any) -> None:
         _say(f"sheet {sheet_id}: the first tab holds {rows} rows and the header")
 
 
+#: the DAGs the demo backfills a second time, to show that a re-run changes nothing
+RERUN_DAGS = ("workmagic_s3_sync_hourly", "workmagic_s3_upload_hourly")
+
+
+def _s3_state(sandbox: Any) -> dict[str, tuple[str, str]]:
+    """Key -> (ETag, LastModified) of every object in WorkMagic's S3 account folder."""
+    client = sandbox.aws.admin_client()
+    state = {}
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=sandbox.bucket, Prefix=sandbox.account_prefix
+    )
+    for page in pages:
+        for item in page.get("Contents", []):
+            state[item["Key"]] = (item["ETag"], str(item["LastModified"]))
+    return state
+
+
+def _rerun(
+    airflow: Any,
+    sandbox: Any,
+    flows: list[Flow],
+    hours: int,
+    window: list[datetime],
+    timeout: float,
+) -> list[str]:
+    """Backfill the same hours again (reprocessing completed runs, as the UI offers) for the
+    S3 sync and upload DAGs; WorkMagic's folder must end up with the same objects, and the sync
+    must write nothing."""
+    again = [f for f in flows if f.dag_id in RERUN_DAGS]
+    before = _s3_state(sandbox)
+    _say(f"\nbackfilling the same {hours} hours again (reprocess completed runs): "
+         + ", ".join(f.dag_id for f in again))  # fmt: skip
+    for flow in again:
+        airflow.create_backfill(flow.dag_id, _iso(window[0]), _iso(window[-1]), conf=flow.conf)
+    runs = _wait(airflow, again, hours, timeout)
+    lines = _lines(airflow, again, runs)
+    _say(render_table(lines))
+    after = _s3_state(sandbox)
+    rewritten = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
+    same_bytes = sum(1 for k in rewritten if before[k][0] == after[k][0])
+    _say(
+        f"WorkMagic's S3 folder: {len(before)} objects before, {len(after)} after; "
+        f"{len(rewritten)} rewritten ({same_bytes} of them with identical bytes), "
+        f"{len(after.keys() - before.keys())} new, {len(before.keys() - after.keys())} gone"
+    )
+    problems = _problems(again, lines, hours, require_moved=False)
+    if set(after) != set(before):
+        problems.append("the re-run changed the set of objects in WorkMagic's folder")
+    if same_bytes != len(rewritten):
+        problems.append("the re-run changed the bytes of an object")
+    for line in lines:
+        if line.dag_id == "workmagic_s3_sync_hourly" and line.moved.bytes:
+            problems.append(f"the sync re-run of {line.hour} wrote {line.moved.bytes} bytes")
+    return problems
+
+
 def _task_failures(logs: Path, flows: list[Flow], runs: Mapping[str, Any]) -> list[str]:
     """The exception of each failed run's task, from its log (JSON lines), with the log path."""
     import json
@@ -262,7 +323,9 @@ def _task_failures(logs: Path, flows: list[Flow], runs: Mapping[str, Any]) -> li
     return found
 
 
-def _problems(flows: list[Flow], lines: list[RunLine], hours: int) -> list[str]:
+def _problems(
+    flows: list[Flow], lines: list[RunLine], hours: int, *, require_moved: bool = True
+) -> list[str]:
     problems = []
     for flow in flows:
         mine = [line for line in lines if line.dag_id == flow.dag_id]
@@ -271,6 +334,6 @@ def _problems(flows: list[Flow], lines: list[RunLine], hours: int) -> list[str]:
         for line in mine:
             if line.state != "success":
                 problems.append(f"{flow.dag_id} {line.hour}: run {line.state}")
-        if not any(line.moved.moved_something for line in mine):
+        if require_moved and not any(line.moved.moved_something for line in mine):
             problems.append(f"{flow.dag_id}: no run moved anything")
     return problems

@@ -307,8 +307,9 @@ class LocalAirflow:
     ) -> dict[str, Any]:
         """``POST /api/v2/backfills``: the request the UI's backfill dialog sends.
 
-        On SQLite the API refuses (503 "Database is locked") while the scheduler writes; the
-        request is repeated for up to ``retry_for`` seconds.
+        On SQLite the API refuses (503 "Database is locked") while the scheduler writes, and a
+        DAG's previous backfill counts as running (409) until the scheduler marks it complete a
+        moment after its last run; the request is repeated for up to ``retry_for`` seconds.
         """
         body = {
             "dag_id": dag_id,
@@ -323,7 +324,8 @@ class LocalAirflow:
             try:
                 return dict(self.request("POST", "/api/v2/backfills", body))
             except LocalAirflowError as err:
-                if " 503:" not in str(err) or time.monotonic() > deadline:
+                retryable = " 503:" in str(err) or "already a running backfill" in str(err)
+                if not retryable or time.monotonic() > deadline:
                     raise
             time.sleep(0.5)
 
