@@ -56,6 +56,38 @@ def _dest(sandbox: Any) -> dict[str, bytes]:
     }
 
 
+class WatchedSource(S3Store):
+    """A source whose reads report the bytes read so far to ``watch`` (which may raise)."""
+
+    def __init__(self, hook: Any, bucket: str, watch: Any) -> None:
+        super().__init__(hook, bucket)
+        self.watch = watch
+
+    def open_read(self, key: str) -> Any:
+        body = super().open_read(key)
+        watch = self.watch
+
+        class Watched:
+            read_so_far = 0
+
+            def read(self, size: int = -1) -> bytes:
+                data = body.read(size)
+                self.read_so_far += len(data)
+                watch(self.read_so_far)
+                return data
+
+            def close(self) -> None:
+                body.close()
+
+            def __enter__(self) -> Any:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                body.close()
+
+        return Watched()
+
+
 def test_copy_skip_change_and_delete_extra(customer: Any, sandbox: Any) -> None:
     s3 = customer.s3_client()
     files = {f"orders-{n}.json.gz": _gz_lines(30, seed=n) for n in range(5)}
@@ -132,26 +164,8 @@ def test_without_a_schema_parts_are_written_while_the_file_is_read(
     progress = {"read": 0}
     read_when_written: list[int] = []
 
-    class CountingSource(S3Store):
-        def open_read(self, key: str) -> Any:
-            body = super().open_read(key)
-
-            class Counted:
-                def read(self, size: int = -1) -> bytes:
-                    data = body.read(size)
-                    progress["read"] += len(data)
-                    return data
-
-                def close(self) -> None:
-                    body.close()
-
-                def __enter__(self) -> Any:
-                    return self
-
-                def __exit__(self, *exc: object) -> None:
-                    body.close()
-
-            return Counted()
+    def count(read_so_far: int) -> None:
+        progress["read"] = read_so_far
 
     class RecordingDestination(S3Store):
         def write_bytes(self, key: str, data: bytes, metadata: Any) -> None:
@@ -159,7 +173,7 @@ def test_without_a_schema_parts_are_written_while_the_file_is_read(
             super().write_bytes(key, data, metadata)
 
     sync = HourSync(
-        CountingSource(source.hook, source.bucket),
+        WatchedSource(source.hook, source.bucket, count),
         SRC,
         RecordingDestination(destination.hook, destination.bucket),
         DEST,
@@ -182,33 +196,14 @@ def test_a_file_cut_off_mid_read_is_redone_by_the_retry(customer: Any, sandbox: 
     customer.s3_client().put_object(Bucket=customer.bucket, Key=SRC + "big.json.gz", Body=big)
     source, destination = _stores(customer)
 
-    class BreaksMidFile(S3Store):
-        def open_read(self, key: str) -> Any:
-            body = super().open_read(key)
-
-            class Cut:
-                read_so_far = 0
-
-                def read(self, size: int = -1) -> bytes:
-                    if self.read_so_far > len(big) * 0.95:
-                        raise ConnectionResetError("connection reset by peer")
-                    data = body.read(size)
-                    self.read_so_far += len(data)
-                    return data
-
-                def close(self) -> None:
-                    body.close()
-
-                def __enter__(self) -> Any:
-                    return self
-
-                def __exit__(self, *exc: object) -> None:
-                    body.close()
-
-            return Cut()
+    def cut(read_so_far: int) -> None:
+        if read_so_far > len(big) * 0.95:
+            raise ConnectionResetError("connection reset by peer")
 
     settings = SyncSettings(sync_id="test.sync")
-    broken = HourSync(BreaksMidFile(source.hook, source.bucket), SRC, destination, DEST, settings)
+    broken = HourSync(
+        WatchedSource(source.hook, source.bucket, cut), SRC, destination, DEST, settings
+    )
     with pytest.raises(WorkMagicError, match="connection reset"):
         broken.run()
     left = _dest(sandbox)

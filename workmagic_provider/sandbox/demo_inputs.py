@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workmagic_provider.sandbox.sample_data import custom_site_order
+from workmagic_provider.schemas.imported import IMPORTED_PRIMARY_KEY
 
 if TYPE_CHECKING:
     from workmagic_provider.sandbox.customer import CustomerStorage
@@ -33,18 +34,8 @@ ORDERS_DB_CONN_ID = "workmagic_orders_db"
 #: the imported channel's rows go to their own data category (a second workmagic connection)
 IMPORTED_CONN_ID = "workmagic_imported"
 IMPORTED_CATEGORY = "imported-walmart"
-#: the imported fields the demo's retailer files carry, in this order
-SHEET_FIELDS = (
-    "date_type",
-    "date_code",
-    "geo_type",
-    "geo_code",
-    "sales_platform",
-    "sales_platform_type",
-    "country_code",
-    "orders",
-    "sales",
-)
+#: the imported fields the demo's retailer files carry, in this order: the key, two measures
+SHEET_FIELDS = (*IMPORTED_PRIMARY_KEY, "orders", "sales")
 
 
 @dataclass
