@@ -24,6 +24,9 @@ from typing import Any
 from urllib.parse import quote
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
+#: SQLite connect arguments for every component (``[database] sql_alchemy_connect_args`` is an
+#: import path): wait up to 30 s for a lock instead of pysqlite's 5 s before "database is locked".
+SQLITE_CONNECT_ARGS: dict[str, Any] = {"timeout": 30}
 #: A cluster policy (Airflow's own mechanism, ``$AIRFLOW_HOME/config/airflow_local_settings.py``)
 #: that caps retries at one, a few seconds later: a failing task fails its run within seconds
 #: instead of after minutes of backoff, and a passing hiccup (a locked SQLite) still recovers.
@@ -106,6 +109,9 @@ class LocalAirflow:
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": (
+                    "workmagic_provider.sandbox.local_airflow.SQLITE_CONNECT_ARGS"
+                ),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
@@ -307,10 +313,15 @@ class LocalAirflow:
     ) -> dict[str, Any]:
         """``POST /api/v2/backfills``: the request the UI's backfill dialog sends.
 
-        On SQLite the API refuses (503 "Database is locked") while the scheduler writes, and a
-        DAG's previous backfill counts as running (409) until the scheduler marks it complete a
-        moment after its last run; the request is repeated for up to ``retry_for`` seconds.
+        On SQLite the API refuses (503 "Database is locked", or 500 "Database error" when
+        the lock hits its audit-log write after the backfill was saved) while the scheduler
+        writes, and a DAG's previous backfill counts as running (409) until the scheduler marks
+        it complete a moment after its last run. The request is repeated for up to
+        ``retry_for`` seconds, and a backfill of this DAG created since the first attempt is
+        taken as this request's own, so a retry never backfills the range twice.
         """
+        from datetime import datetime, timedelta, timezone
+
         body = {
             "dag_id": dag_id,
             "from_date": from_date,
@@ -319,15 +330,33 @@ class LocalAirflow:
             "max_active_runs": max_active_runs,
             "reprocess_behavior": "completed",
         }
+        since = datetime.now(timezone.utc) - timedelta(seconds=1)
         deadline = time.monotonic() + retry_for
         while True:
             try:
                 return dict(self.request("POST", "/api/v2/backfills", body))
             except LocalAirflowError as err:
-                retryable = " 503:" in str(err) or "already a running backfill" in str(err)
+                text = str(err)
+                retryable = any(
+                    sign in text
+                    for sign in (" 503:", "already a running backfill", "Database error")
+                )
                 if not retryable or time.monotonic() > deadline:
                     raise
+            mine = self._backfill_created_since(dag_id, since)
+            if mine is not None:
+                return mine
             time.sleep(0.5)
+
+    def _backfill_created_since(self, dag_id: str, since: Any) -> dict[str, Any] | None:
+        from datetime import datetime
+
+        with contextlib.suppress(LocalAirflowError):
+            for backfill in self.get(f"/api/v2/backfills?dag_id={quote(dag_id)}")["backfills"]:
+                created = datetime.fromisoformat(str(backfill["created_at"]).replace("Z", "+00:00"))
+                if created >= since:
+                    return dict(backfill)
+        return None
 
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
         """Every run of the DAG, oldest interval first (the API pages by at most 100)."""
