@@ -73,6 +73,15 @@ def test_failed_run_after_one_quick_retry_and_clean_stop(tmp_path: Path) -> None
         (ti,) = airflow.task_instances("always_fails", runs[0]["dag_run_id"])
         assert ti["state"] == "failed" and ti["try_number"] == 2
 
+        # a component that dies is started again, as a supervisor would
+        first = airflow.processes["scheduler"]
+        first.kill()
+        first.wait()
+        airflow.wait_for_dags(["always_fails"])
+        assert airflow.restarts == ["scheduler"]
+        assert airflow.processes["scheduler"].pid != first.pid
+        pids = [p.pid for p in airflow.processes.values()]
+
         # a task still running when Airflow stops (its runner has its own process group)
         airflow.create_backfill("sleeps", "2026-03-08T02:00:00Z", "2026-03-08T02:00:00Z")
         deadline = time.monotonic() + 90

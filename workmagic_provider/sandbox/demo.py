@@ -156,6 +156,12 @@ def run_demo(
                     problems = _rerun(airflow, sandbox, flows, len(window), window, timeout)
                 for problem in problems:
                     _say(f"PROBLEM: {problem}")
+                for component in sorted(set(airflow.restarts)):
+                    _say(
+                        f"note: airflow {component} exited and was restarted "
+                        f"{airflow.restarts.count(component)} time(s), as a supervisor would "
+                        "(SQLite write races; --keep keeps its log)"
+                    )
                 for failure in _task_failures(work / "airflow" / "logs", flows, runs):
                     _say(f"  {failure}")
                 if problems:

@@ -61,6 +61,7 @@ class LocalAirflow:
     :param env: extra environment of every component (connections, Variables, endpoints).
     :param parallelism: LocalExecutor workers (4 suits a 2-core machine).
     :param quick_retries: install a cluster policy that caps every task at one retry after 3 s.
+    :param max_restarts: how often a component that exited is started again.
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class LocalAirflow:
         port: int = 0,
         parallelism: int = 4,
         quick_retries: bool = False,
+        max_restarts: int = 3,
     ) -> None:
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
@@ -83,6 +85,9 @@ class LocalAirflow:
         self.extra_env = dict(env or {})
         self._jwt_secret = secrets.token_urlsafe(32)  # one for every component
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        #: components restarted after they exited, in order (see :meth:`_check_alive`)
+        self.restarts: list[str] = []
+        self.max_restarts = max_restarts
         self._token: str | None = None
         self._session: Any = None
 
@@ -164,14 +169,7 @@ class LocalAirflow:
             raise LocalAirflowError(f"airflow db migrate failed; see {self.log_path('db-migrate')}")
         try:
             for component in COMPONENTS:
-                with self.log_path(component).open("wb") as log:  # the child keeps its own copy
-                    self.processes[component] = subprocess.Popen(
-                        [*airflow, component],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
+                self._spawn(component, env)
             self._wait_healthy(timeout)
         except BaseException:
             self.stop()
@@ -198,13 +196,34 @@ class LocalAirflow:
             f"in {self.home / 'components'}"
         )
 
+    def _spawn(self, component: str, env: Mapping[str, str]) -> None:
+        with self.log_path(component).open("ab") as log:  # the child keeps its own copy
+            self.processes[component] = subprocess.Popen(
+                [sys.executable, "-m", "airflow", component],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
     def _check_alive(self) -> None:
-        for component, process in self.processes.items():
-            if process.poll() is not None:
+        """Restart a component that exited, as a process supervisor would, up to
+        ``max_restarts`` times; then fail naming its log.
+
+        On SQLite the scheduler can die of a write race (``StaleDataError`` while a backfill
+        is being created); a restarted scheduler picks up where it stopped.
+        """
+        for component, process in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            if self.restarts.count(component) >= self.max_restarts:
                 raise LocalAirflowError(
-                    f"airflow {component} exited with code {process.returncode}; see "
-                    f"{self.log_path(component)}"
+                    f"airflow {component} exited with code {process.returncode} "
+                    f"{self.restarts.count(component) + 1} times; see {self.log_path(component)}"
                 )
+            _signal_group(process.pid, signal.SIGKILL)  # its executor workers, serve-logs
+            self.restarts.append(component)
+            self._spawn(component, self.environment())
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM every component and every process below it, SIGKILL what is left.
@@ -214,10 +233,12 @@ class LocalAirflow:
         """
         import psutil
 
-        family: list[psutil.Process] = []
+        family: list[psutil.Process] = self._holding_component_logs()
         for process in self.processes.values():
             with contextlib.suppress(psutil.Error):
                 family.extend(psutil.Process(process.pid).children(recursive=True))
+        components = {p.pid for p in self.processes.values()}
+        family = list({p.pid: p for p in family if p.pid not in components}.values())
         for process in self.processes.values():
             if process.poll() is None:
                 _signal_group(process.pid, signal.SIGTERM)
@@ -239,6 +260,21 @@ class LocalAirflow:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+    def _holding_component_logs(self) -> list[Any]:
+        """Processes writing to the components' logs: every process a component started
+        inherits that stdout, so this also finds what a restarted component left behind."""
+        import psutil
+
+        folder = str((self.home / "components").resolve())
+        found = []
+        for proc in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if proc.pid != os.getpid() and any(
+                    f.path.startswith(folder) for f in proc.open_files()
+                ):
+                    found.append(proc)
+        return found
 
     def __enter__(self) -> LocalAirflow:
         return self.start()
