@@ -33,12 +33,20 @@ class StoreObject:
     rejected-rows sidecar (``exists``, ``open``, ``protocol``).
     """
 
-    def __init__(self, cloud: str, conn_id: str | None, bucket: str, key: str) -> None:
+    def __init__(
+        self,
+        cloud: str,
+        conn_id: str | None,
+        bucket: str,
+        key: str,
+        store: ObjectStore | None = None,
+    ) -> None:
         self.cloud = cloud
         self.protocol = cloud
         self.conn_id = conn_id
         self.bucket = bucket
         self.key = key
+        self._store = store  # objects of one glob share the client that listed them
 
     def __str__(self) -> str:
         return f"{self.cloud}://{self.bucket}/{self.key}"
@@ -57,9 +65,14 @@ class StoreObject:
     def __hash__(self) -> int:
         return hash((self.cloud, self.conn_id, self.bucket, self.key))
 
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            self._store = _store(self.cloud, self.conn_id, self.bucket)
+        return self._store
+
     def exists(self) -> bool:
         try:
-            return _store(self.cloud, self.conn_id, self.bucket).metadata(self.key) is not None
+            return self.store().metadata(self.key) is not None
         except Exception as err:
             code = str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
             if code in ("403", "AccessDenied") or type(err).__name__ == "Forbidden":
@@ -73,10 +86,10 @@ class StoreObject:
 
     def open(self, mode: str = "rb") -> IO[bytes]:
         if mode == "wb":
-            return UploadOnClose(_store(self.cloud, self.conn_id, self.bucket), self.key)  # type: ignore[return-value]
+            return UploadOnClose(self.store(), self.key)  # type: ignore[return-value]
         if mode != "rb":
             raise ValueError(f"{self}: only modes 'rb' and 'wb', got {mode!r}")
-        store = _store(self.cloud, self.conn_id, self.bucket)
+        store = self.store()
         if self.cloud == "s3":
             from botocore.exceptions import ClientError
 
@@ -171,9 +184,10 @@ def expand_object_glob(path: Any) -> list[StoreObject] | None:
             break
         fixed.append(segment)
     prefix = "/".join(fixed) + "/" if fixed else ""
-    keys = [o.key for o in _store(cloud, conn_id, bucket).list(prefix, recursive=True)]
+    store = _store(cloud, conn_id, bucket)
+    keys = [o.key for o in store.list(prefix, recursive=True)]
     matched = [k for k in keys if _match(k.split("/"), segments)]
-    return [StoreObject(cloud, conn_id, bucket, key) for key in sorted(matched)]
+    return [StoreObject(cloud, conn_id, bucket, key, store) for key in sorted(matched)]
 
 
 def _match(parts: list[str], pattern: list[str]) -> bool:
