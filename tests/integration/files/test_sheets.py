@@ -17,6 +17,10 @@ pytestmark = pytest.mark.integration
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "files"
 SHEET = "sheet-123"
+#: the second data row of imported_labels_semicolon.csv once cleaned ("1,200", "$1,234.50",
+#: "-€5", ZIP+4 "10001-1234", "03/02/2026")
+CLEANED_ROW_2 = ["DAILY", "2026-03-02", "ZIP", "10001", "New York", "Walmart", "SECONDARY", "US",
+                 1200, 1234.5, -5.0, 2, 20.0]  # fmt: skip
 
 
 class FakeSheets:
@@ -94,21 +98,7 @@ def test_first_tab_is_replaced_header_first(sheets: FakeSheets, httpserver: Any)
         ("PUT", f"/v4/spreadsheets/{SHEET}/values/'Sales data'!A1"),
     ]
     assert sheets.values[0][:3] == ["Date Type", "Date Code", "Geo Type"]
-    assert sheets.values[2] == [
-        "DAILY",
-        "2026-03-02",
-        "ZIP",
-        "10001",
-        "New York",
-        "Walmart",
-        "SECONDARY",
-        "US",
-        1200,
-        1234.5,
-        -5.0,
-        2,
-        20.0,
-    ]
+    assert sheets.values[2] == CLEANED_ROW_2
 
 
 def test_order_level_rows_are_aggregated_weekly(sheets: FakeSheets, httpserver: Any) -> None:
@@ -227,18 +217,4 @@ def test_example_dag_refreshes_the_sheet_with_the_days_file(
         "New Customer Orders",
         "New Customer Sales",
     ]
-    assert sheets.values[2] == [
-        "DAILY",
-        "2026-03-02",
-        "ZIP",
-        "10001",
-        "New York",
-        "Walmart",
-        "SECONDARY",
-        "US",
-        1200,
-        1234.5,
-        -5.0,
-        2,
-        20.0,
-    ]
+    assert sheets.values[2] == CLEANED_ROW_2
