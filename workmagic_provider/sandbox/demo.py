@@ -4,10 +4,11 @@
    stand-in, and the customer's own S3 bucket, all on loopback.
 2. Each flow's source data is written for the last ``hours`` complete UTC hours
    (:mod:`demo_inputs`).
-3. Airflow's api-server, scheduler and dag-processor start on SQLite with ``dags/``
+3. Airflow's api-server and dag-processor start on SQLite with ``dags/``
    (:mod:`local_airflow`); one backfill per DAG is created through ``POST /api/v2/backfills``,
-   the call the UI's backfill dialog makes. The Snowflake and BigQuery DAGs get the conf
-   ``render_sql``: they render and log the exact statements, as no warehouse is reachable here.
+   the call the UI's backfill dialog makes; then the scheduler starts and runs them. The
+   Snowflake and BigQuery DAGs get the conf ``render_sql``: they render and log the exact
+   statements, as no warehouse is reachable here.
 4. When every run has finished, one line per DAG and hour says what moved and where, read from
    the tasks' XCom through the REST API.
 5. The S3 sync and upload DAGs are backfilled over the same hours again (reprocessing the
@@ -132,8 +133,8 @@ def run_demo(
             _say("inputs: " + ", ".join(f"{n} {what}" for what, n in inputs.written.items()))
             # one quick retry: a failing task shows in the table now, not after minutes of backoff
             airflow = LocalAirflow(work / "airflow", folder, inputs.env, quick_retries=True)
-            _say(f"starting Airflow (api-server :{airflow.port}, scheduler, dag-processor) ...")
-            with airflow:
+            _say(f"starting Airflow (api-server :{airflow.port}, dag-processor) ...")
+            with airflow.start(components=("api-server", "dag-processor")):
                 airflow.wait_for_dags(f.dag_id for f in flows)
                 _say(f"Airflow is up and parsed {len(flows)} DAGs; creating backfills ...")
                 for flow in flows:
@@ -145,6 +146,8 @@ def run_demo(
                     )
                     extra = f" conf {dict(flow.conf)}" if flow.conf else ""
                     _say(f"  backfill {created['id']}: {flow.dag_id}{extra}")
+                _say("starting the scheduler ...")
+                airflow.start_component("scheduler")
                 runs = _wait(airflow, flows, len(window), timeout)
                 lines = _lines(airflow, flows, runs)
                 _say("")

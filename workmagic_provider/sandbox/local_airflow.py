@@ -141,8 +141,13 @@ class LocalAirflow:
         return self.home / "components" / f"{component}.log"
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self, timeout: float = 120.0) -> LocalAirflow:
-        """Migrate the DB, start the components, wait until the REST API and jobs are healthy."""
+    def start(self, timeout: float = 120.0, components: Iterable[str] = COMPONENTS) -> LocalAirflow:
+        """Migrate the DB, start ``components``, wait until the REST API and they are healthy.
+
+        Without the scheduler nothing runs yet: backfills created then are queued, and
+        :meth:`start_component` ("scheduler") starts working on them without racing their
+        creation (on SQLite such a race can kill the scheduler).
+        """
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "components").mkdir(parents=True, exist_ok=True)
         if self.quick_retries:
@@ -168,7 +173,7 @@ class LocalAirflow:
         if migrate.returncode != 0:
             raise LocalAirflowError(f"airflow db migrate failed; see {self.log_path('db-migrate')}")
         try:
-            for component in COMPONENTS:
+            for component in components:
                 self._spawn(component, env)
             self._wait_healthy(timeout)
         except BaseException:
@@ -176,17 +181,23 @@ class LocalAirflow:
             raise
         return self
 
+    def start_component(self, component: str, timeout: float = 120.0) -> None:
+        """Start one more component (e.g. the scheduler after the backfills were created)."""
+        if component not in self.processes:
+            self._spawn(component, self.environment())
+        self._wait_healthy(timeout)
+
     def _wait_healthy(self, timeout: float) -> None:
+        """Wait until the metadata DB and every started job component report healthy."""
+        jobs = {"scheduler": "scheduler", "dag-processor": "dag_processor"}
+        parts = ["metadatabase", *(jobs[c] for c in self.processes if c in jobs)]
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
             self._check_alive()
             try:
                 last = self.get("/api/v2/monitor/health")
-                if all(
-                    (last.get(part) or {}).get("status") == "healthy"
-                    for part in ("metadatabase", "scheduler", "dag_processor")
-                ):
+                if all((last.get(part) or {}).get("status") == "healthy" for part in parts):
                     return
             except (OSError, LocalAirflowError) as err:
                 last = err
@@ -277,7 +288,7 @@ class LocalAirflow:
         return found
 
     def __enter__(self) -> LocalAirflow:
-        return self.start()
+        return self if self.processes else self.start()  # ``with airflow.start(...):`` works
 
     def __exit__(
         self,
