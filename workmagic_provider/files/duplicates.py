@@ -122,23 +122,12 @@ class KeySet:
 
     def add(self, digest: int, row: int) -> int | None:
         """Remember ``digest`` for ``row``; return the earlier row if it was already there."""
-        keys = self._keys
-        mask = self._size - 1
-        index = (digest ^ (digest >> 29)) & mask
-        while True:
-            found = keys[index]
-            if found == 0:
-                break
-            if found == digest:
-                return int(self._rows[index])
-            index = (index + 1) & mask
-        if self._runs:
-            bits = _PAIRS[digest & 4095] | _PAIRS[(digest >> 12) & 4095]
-            if self._bloom[(digest >> 24) & self._bloom_mask] & bits == bits:
-                earlier = self._find_spilled(digest)
-                if earlier is not None:
-                    return earlier
-        keys[index] = digest
+        index, earlier = self._slot(digest)
+        if earlier is None:
+            earlier = self._spilled_row(digest)
+        if earlier is not None:
+            return earlier
+        self._keys[index] = digest
         self._rows[index] = row
         self._count += 1
         self._buffered += 1
@@ -147,21 +136,30 @@ class KeySet:
         return None
 
     def get(self, digest: int) -> int | None:
+        _, earlier = self._slot(digest)
+        return earlier if earlier is not None else self._spilled_row(digest)
+
+    def _slot(self, digest: int) -> tuple[int, int | None]:
+        """``digest``'s slot in the in-memory table and its row, or the free slot and None."""
         keys = self._keys
         mask = self._size - 1
         index = (digest ^ (digest >> 29)) & mask
         while True:
             found = keys[index]
             if found == 0:
-                break
+                return index, None
             if found == digest:
-                return int(self._rows[index])
+                return index, int(self._rows[index])
             index = (index + 1) & mask
-        if self._runs:
-            bits = _PAIRS[digest & 4095] | _PAIRS[(digest >> 12) & 4095]
-            if self._bloom[(digest >> 24) & self._bloom_mask] & bits == bits:
-                return self._find_spilled(digest)
-        return None
+
+    def _spilled_row(self, digest: int) -> int | None:
+        """The row of ``digest`` in the runs on disk; the Bloom filter spares most reads."""
+        if not self._runs:
+            return None
+        bits = _PAIRS[digest & 4095] | _PAIRS[(digest >> 12) & 4095]
+        if self._bloom[(digest >> 24) & self._bloom_mask] & bits != bits:
+            return None
+        return self._find_spilled(digest)
 
     def close(self) -> None:
         """Remove the spill file and forget every key."""
