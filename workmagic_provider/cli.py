@@ -79,13 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip: write valid rows and report the rest (exit 1); fail: write nothing",
     )
     convert.add_argument("--rejected", default=None, help="write rejected rows to this file")
-    convert.add_argument(
-        "--workers",
-        type=_workers,
-        default=None,
-        help="processes validating beside this one (default: auto = usable CPUs - 1, at most 2; "
-        "0 = validate in this process); the output is the same either way",
-    )
 
     path = commands.add_parser("path", help="print the hour folder prefix")
     _folder_arguments(path)
@@ -138,18 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the runs")
     return parser
-
-
-def _workers(text: str) -> int | None:
-    if text == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 0, got {text!r}")
-    return value
 
 
 def _folder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -232,7 +213,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
             max_part_bytes=args.max_part_bytes or DEFAULT_MAX_PART_BYTES,
             rejected=keep_rejected if rejected_file else None,
             report=report,
-            workers=args.workers,
         )
         summary = result.summary()
     except WorkMagicValidationError:
