@@ -278,13 +278,30 @@ def _audit_arguments(commands: Any) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Audit WorkMagic's folder; Airflow and the cloud hooks are imported only here."""
-    from workmagic_provider.audit import audit_range
-    from workmagic_provider.exceptions import WorkMagicConfigError
-    from workmagic_provider.standards import parse_hour, validate_data_category
+    from workmagic_provider.audit import hours_between
+    from workmagic_provider.standards import parse_hour
 
     first, last = parse_hour(args.first), parse_hour(args.last)
+    hours_between(first, last)  # a bad range is refused before any connection is read
+    # Airflow and the cloud hooks log to stdout; the audit's stdout is its report.
+    from contextlib import redirect_stdout
+
+    restore = _root_logs_to_stderr()
+    try:
+        with redirect_stdout(sys.stderr):
+            report = _audit(args, first, last)
+    finally:
+        restore()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
+    return EXIT_OK if report.ok else EXIT_INVALID_ROWS
+
+
+def _audit(args: argparse.Namespace, first: Any, last: Any) -> Any:
+    from workmagic_provider.audit import audit_range
+    from workmagic_provider.exceptions import WorkMagicConfigError
     from workmagic_provider.hooks.workmagic import WorkMagicHook
     from workmagic_provider.operators.base import destination_store
+    from workmagic_provider.standards import validate_data_category
 
     hook = WorkMagicHook(workmagic_conn_id=args.conn_id)
     try:
@@ -310,8 +327,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
         for secret in settings.secrets:
             text = text.replace(secret, "***")
         raise WorkMagicConfigError(f"could not read WorkMagic's bucket: {text}") from None
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
-    return EXIT_OK if report.ok else EXIT_INVALID_ROWS
+    return report
+
+
+def _root_logs_to_stderr() -> Any:
+    """Point the root logger's stdout handlers at stderr; returns the function undoing it."""
+    import logging
+
+    moved = [
+        (handler, handler.stream)
+        for handler in logging.getLogger().handlers
+        if isinstance(handler, logging.StreamHandler)
+        and handler.stream in (sys.stdout, sys.__stdout__)
+    ]
+    for handler, _ in moved:
+        handler.setStream(sys.stderr)
+
+    def restore() -> None:
+        for handler, stream in moved:
+            handler.setStream(stream)
+
+    return restore
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
