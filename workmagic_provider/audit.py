@@ -202,11 +202,11 @@ def inspect_head(head: bytes, *, whole: bool) -> tuple[bool, bool, str | None]:
             return True, False, "no JSON line (the gzip holds nothing)"
     first = text if newline < 0 else text[:newline]
     try:
-        value = json.loads(first)
-    except json.JSONDecodeError as err:
-        return True, False, f"first line is not JSON ({err.msg} at column {err.colno})"
+        value = json.loads(first.decode("utf-8"))  # not json.loads(bytes): it guesses UTF-16
     except UnicodeDecodeError:
         return True, False, "first line is not UTF-8 text"
+    except json.JSONDecodeError as err:
+        return True, False, f"first line is not JSON ({err.msg} at column {err.colno})"
     if not isinstance(value, dict):
         return True, False, f"first line is a JSON {type(value).__name__}, not an object"
     return True, True, None
