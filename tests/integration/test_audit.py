@@ -167,7 +167,7 @@ with DAG(
     catchup=False,
 ) as dag:
     WorkMagicAuditOperator(
-        task_id="audit", hours_back=2, on_problem="{on_problem}", retries=0,
+        task_id="audit", hours_back=2, on_problem="{on_problem}", retries=2,
         retry_delay=timedelta(seconds=1),
     )
 """
