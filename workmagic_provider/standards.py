@@ -115,6 +115,18 @@ def window(
     return start - lookback, end
 
 
+def hour_starts(start: datetime, end: datetime) -> list[datetime]:
+    """UTC hour starts ``h`` with ``start <= h < end`` (``start`` rounded up to the hour)."""
+    first = to_utc_hour(start)
+    if first < to_utc(start):
+        first += timedelta(hours=1)
+    hours = []
+    while first < to_utc(end):
+        hours.append(first)
+        first += timedelta(hours=1)
+    return hours
+
+
 def to_utc(moment: datetime) -> datetime:
     """A plain ``datetime`` in UTC (pendulum's DateTime loses its zone in some arithmetic)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
