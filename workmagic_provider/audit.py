@@ -38,6 +38,8 @@ DEFAULT_SUFFIX = ".json.gz"
 #: A range longer than this is almost surely a typo (a year instead of a day).
 MAX_HOURS = 24 * 93
 GZIP_MAGIC = b"\x1f\x8b"
+#: What :func:`inspect_head` says when the first line runs past the bytes it was given.
+NEED_MORE = "the first line continues past the head"
 
 
 class WorkMagicAuditError(WorkMagicPermanentError):
@@ -180,8 +182,8 @@ class AuditReport:
 def inspect_head(head: bytes, *, whole: bool) -> tuple[bool, bool, str | None]:
     """``(gzip, json_lines, problem)`` from the first bytes of an object.
 
-    ``whole`` says ``head`` is the entire object. ``problem`` is ``"more"`` when the first line
-    does not end within ``head``: the caller may read a longer head.
+    ``whole`` says ``head`` is the entire object (then a truncated gzip stream is caught too).
+    ``problem`` is :data:`NEED_MORE` when the first line does not end within ``head``.
     """
     if not head:
         return False, False, "empty object (0 bytes)"
@@ -192,12 +194,12 @@ def inspect_head(head: bytes, *, whole: bool) -> tuple[bool, bool, str | None]:
         text = inflater.decompress(head)
     except zlib.error as err:
         return True, False, f"gzip data is corrupt ({err})"
+    if whole and not inflater.eof:
+        return True, False, "gzip data ends early (truncated object)"
     newline = text.find(b"\n")
     if newline < 0:
-        if not inflater.eof and not whole:
-            return True, False, "more"
         if not inflater.eof:
-            return True, False, "gzip data ends early (truncated object)"
+            return True, False, NEED_MORE
         if not text.strip():
             return True, False, "no JSON line (the gzip holds nothing)"
     first = text if newline < 0 else text[:newline]
@@ -249,10 +251,10 @@ def check_object(
         head = read_head(store, info.key, size) if info.size else b""
         read = len(head)
         gzip, json_lines, problem = inspect_head(head, whole=read >= info.size)
-        if problem != "more" or size >= min(MAX_HEAD_BYTES, info.size):
+        if problem != NEED_MORE or size >= min(MAX_HEAD_BYTES, info.size):
             break
         size = min(size * 4, MAX_HEAD_BYTES, info.size)
-    if problem == "more":
+    if problem == NEED_MORE:
         problem = f"first line is longer than the {size:,} bytes read"
     if problem:
         problems.append(problem)
@@ -262,7 +264,7 @@ def check_object(
 # ----------------------------------------------------------------------- one hour, a range
 def run_problems(names: Iterable[str], hour: datetime) -> list[str]:
     """Our own flows' parts that do not add up to one complete run: a run that died while
-    publishing, or two runs of the hour both present (their rows would count twice)."""
+    publishing, or two runs of the hour both present (old rows beside new ones)."""
     problems = []
     names = list(names)
     for flow in FLOWS:
@@ -273,7 +275,9 @@ def run_problems(names: Iterable[str], hour: datetime) -> list[str]:
                 runs.setdefault(info.generation, []).append(info.count)
         if len(runs) > 1:
             shown = ", ".join(sorted(g or "unnamed" for g in runs))
-            problems.append(f"{flow} parts of {len(runs)} runs ({shown}): rows would count twice")
+            problems.append(
+                f"{flow} parts of {len(runs)} runs ({shown}): an older run's rows are still there"
+            )
         for generation, counts in runs.items():
             declared = {c for c in counts if c is not None}
             if declared and (len(declared) > 1 or len(counts) != next(iter(declared))):

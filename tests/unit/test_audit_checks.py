@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from workmagic_provider.audit import (
+    NEED_MORE,
     check_object,
     hours_between,
     inspect_head,
@@ -40,6 +41,7 @@ GOOD = gzip.compress(b'{"id": 1}\n{"id": 2}\n')
         (gzip.compress(b"\xff\xfe{}\n"), "first line is not UTF-8 text"),
         (gzip.compress(b""), "no JSON line (the gzip holds nothing)"),
         (gzip.compress(b'{"id": 1}' * 1000)[:60], "gzip data ends early (truncated object)"),
+        (GOOD[:-8], "gzip data ends early (truncated object)"),  # first line whole, tail cut
         (gzip.compress(b"x")[:10] + b"\xff" * 8, "gzip data is corrupt"),
     ],
 )
@@ -54,7 +56,7 @@ def test_inspect_head(data: bytes, problem: str | None) -> None:
 
 def test_a_head_that_ends_inside_the_first_line_asks_for_more() -> None:
     data = gzip.compress(b'{"pad": "' + os.urandom(50_000).hex().encode() + b'"}\n')
-    assert inspect_head(data[:200], whole=False) == (True, False, "more")
+    assert inspect_head(data[:200], whole=False) == (True, False, NEED_MORE)
 
 
 class _Store:
@@ -138,7 +140,7 @@ def test_an_incomplete_run_is_named() -> None:
 
 def test_two_runs_of_one_hour_are_named() -> None:
     (problem,) = run_problems([_part(G1, 0, 1), _part(G2, 0, 1)], HOUR)
-    assert problem == f"upload parts of 2 runs ({G1}, {G2}): rows would count twice"
+    assert problem == f"upload parts of 2 runs ({G1}, {G2}): an older run's rows are still there"
 
 
 def test_hours_between_includes_both_ends_and_refuses_bad_ranges() -> None:
