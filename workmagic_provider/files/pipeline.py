@@ -83,12 +83,15 @@ def upload_lines(
     rejected: RejectedConsumer | None = None,
     report: ValidationReport | None = None,
     prune: bool = True,
+    before_publish: Callable[[ValidationReport], None] | None = None,
 ) -> UploadResult:
     """Validate JSON lines and publish them as size-capped parts of ``folder`` into ``sink``.
 
     ``rejected(row, raw_line)`` receives every rejected row, in order; a row whose key (see
     ``unique_keys``) an earlier row had is rejected too. Validation runs in this process, in
     batches: more CPUs are used by running more tasks, not processes inside one task.
+    ``before_publish(report)`` runs once the input is read and validated, before anything is
+    published: an operator checks its rejected-rows limit there (``rejections``).
     """
     if on_invalid not in ("fail", "skip"):
         raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
@@ -142,6 +145,14 @@ def upload_lines(
             if on_invalid == "fail":
                 raise WorkMagicValidationError(report)
 
+        if before_publish is not None:
+            before_publish(report)
+        if report.rows_total == 0:
+            # nothing read: leave the hour folder as it is (an upstream export that broke must
+            # not wipe what an earlier run delivered); the operator says the hour was empty
+            log.info("%s %s: no row read; the folder is left as it is", flow, folder.prefix)
+            result.published = True
+            return result
         generation = new_generation()
         for index, part in enumerate(spooled):
             name = folder.part_name(flow, index, generation=generation, count=len(spooled))
