@@ -21,8 +21,10 @@ to a delivery log (``deliveries``: one row per order per accepted request, never
 tests can assert "enriched exactly once" and not only the final state.
 
 Fault injection (:class:`ApiFaults`, changeable while running): latency, 429 storms with
-``Retry-After``, random 500s, connections dropped without a response. Faults strike before
-anything is applied, so only a retry after a lost *response* can deliver an order twice.
+``Retry-After``, random 500s, connections dropped without a response, an outage of a given
+length. Faults strike before anything is applied, so only a retry after a lost *response* can
+deliver an order twice. Storms and outages are timed on ``monotonic``, which a test may point
+at the client's simulated clock, so "down for 30 s" need not last 30 s of wall time.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class ApiFaults:
     :param seed: seed of the random faults (None: not reproducible).
     :param per_order_errors: name the refused orders in a 400 body; False answers only
         "request refused" (clients must then bisect).
+    :param outage_after / outage_seconds: the ``outage_after``-th request starts an outage in
+        which every request for ``outage_seconds`` is cut without an answer (the API is down).
     """
 
     latency: float = 0.0
@@ -119,6 +123,8 @@ class ApiFaults:
     retry_after: float = 1.0
     seed: int | None = None
     per_order_errors: bool = True
+    outage_after: int = 0
+    outage_seconds: float = 0.0
 
 
 @dataclass
@@ -127,7 +133,7 @@ class RequestRecord:
     path: str
     status: int
     orders: int = 0
-    at: float = 0.0  # time.monotonic() of the answer
+    at: float = 0.0  # the server's ``monotonic()`` at the answer
 
 
 @dataclass
@@ -137,6 +143,7 @@ class _State:
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     log: list[RequestRecord] = field(default_factory=list)
+    dropped: int = 0
 
 
 def _wall_clock() -> datetime:
@@ -165,7 +172,9 @@ def _is_number(value: Any) -> bool:
 
 
 def check_enrich_order(order: Any, now: datetime, max_age: timedelta) -> str | None:
-    """The documented rules of one enrich order (spec §5.2/5.4); the reason, or None if fine."""
+    """The documented rules of one enrich order; the reason, or None if fine.
+
+    Negative amounts pass: the guide asks only that values reflect reality (refunds do)."""
     if not isinstance(order, dict):
         return "each order must be a JSON object"
     order_id = order.get("order_id")
@@ -177,8 +186,6 @@ def check_enrich_order(order: Any, now: datetime, max_age: timedelta) -> str | N
     for name in ("sales_amount", "profit_amount"):
         if not _is_number(order.get(name)):
             return f"{name} is required and must be a number"
-    if order["sales_amount"] < 0:
-        return "sales_amount must not be negative"
     currency = order.get("currency")
     if currency is not None and not (isinstance(currency, str) and _CURRENCY_RE.match(currency)):
         return "currency must be a 3-letter ISO 4217 code"
@@ -303,6 +310,7 @@ class ApiSandboxServer:
         across :meth:`stop`/:meth:`start` and removed by :meth:`close`).
     :param clock: "now" of the four-week rule (default: the wall clock, UTC). Tests that use
         fixed historical hours set it to a moment just after their hour.
+    :param monotonic: the seconds storms and outages are timed on (default ``time.monotonic``).
     """
 
     def __init__(
@@ -317,6 +325,7 @@ class ApiSandboxServer:
         max_batch: int = MAX_BATCH,
         max_limit: int = MAX_LIMIT,
         clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] | None = None,
         faults: ApiFaults | None = None,
     ) -> None:
         self.host = host
@@ -332,6 +341,7 @@ class ApiSandboxServer:
         self.max_batch = max_batch
         self.max_limit = max_limit
         self.clock: Callable[[], datetime] = clock or _wall_clock
+        self.monotonic: Callable[[], float] = monotonic or time.monotonic
         self._faults = faults or ApiFaults()
         #: Called with (api, order ids) after each accepted request is committed.
         self.delivery_listeners: list[Callable[[str, list[str]], None]] = []
@@ -342,7 +352,8 @@ class ApiSandboxServer:
         self._thread: threading.Thread | None = None
         self._stats = _State()
         self._stats_lock = threading.Lock()
-        self._storm_until = 0.0
+        self._storm_until = float("-inf")
+        self._outage_until = float("-inf")
 
     @property
     def faults(self) -> ApiFaults:
@@ -415,10 +426,12 @@ class ApiSandboxServer:
             )
         with self._stats_lock:
             self._stats = _State()
-            self._storm_until = 0.0
+            self._storm_until = float("-inf")
+            self._outage_until = float("-inf")
         self.faults = ApiFaults()
         self.delivery_listeners.clear()
         self.clock = _wall_clock
+        self.monotonic = time.monotonic
 
     # ------------------------------------------------------------------ seeding and reading
     def seed_orders(self, order_ids: Iterable[str], source: str = "seed") -> int:
@@ -430,16 +443,6 @@ class ApiSandboxServer:
             db.executemany("INSERT OR IGNORE INTO known_orders VALUES (?, ?)", rows)
             db.execute("COMMIT")
         return len(rows)
-
-    def seed_from_file(self, path: str | Path, id_field: str = "id") -> int:
-        """Known orders from a JSON Lines file (``id`` or ``order_id`` of each line)."""
-        ids = []
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    row = json.loads(line)
-                    ids.append(row.get(id_field) or row.get("order_id"))
-        return self.seed_orders(i for i in ids if i)
 
     def enriched(self) -> dict[str, dict[str, Any]]:
         """Current enrich state: order id -> the last accepted values."""
@@ -480,6 +483,12 @@ class ApiSandboxServer:
             return Counter(self._stats.statuses)
 
     @property
+    def dropped(self) -> int:
+        """Connections cut without an answer (random drops and outages) since the last reset."""
+        with self._stats_lock:
+            return self._stats.dropped
+
+    @property
     def requests(self) -> list[RequestRecord]:
         with self._stats_lock:
             return list(self._stats.log)
@@ -498,7 +507,7 @@ class ApiSandboxServer:
     def _record(self, method: str, path: str, status: int, orders: int) -> None:
         with self._stats_lock:
             self._stats.statuses[status] += 1
-            self._stats.log.append(RequestRecord(method, path, status, orders, time.monotonic()))
+            self._stats.log.append(RequestRecord(method, path, status, orders, self.monotonic()))
 
     # ------------------------------------------------------------------ request handling
     def handle(
@@ -510,10 +519,17 @@ class ApiSandboxServer:
             self._stats.requests += 1
             number = self._stats.requests
             fault_roll = self._rng.random()
-            now = time.monotonic()
+            now = self.monotonic()
             if faults.storm_every > 0 and number % faults.storm_every == 0:
                 self._storm_until = max(self._storm_until, now + faults.storm_seconds)
             in_storm = now < self._storm_until
+            if faults.outage_after > 0 and number == faults.outage_after:
+                self._outage_until = now + faults.outage_seconds
+            down = now < self._outage_until
+            if down:
+                self._stats.dropped += 1
+        if down:
+            raise _Dropped
         if faults.latency > 0:
             time.sleep(faults.latency)
         url = urlsplit(target)
@@ -537,6 +553,8 @@ class ApiSandboxServer:
             shown = str(int(retry_after)) if retry_after == int(retry_after) else str(retry_after)
             return 429, {"error": "rate limit exceeded"}, {"Retry-After": shown}, 0
         if fault_roll < faults.drop_rate:
+            with self._stats_lock:
+                self._stats.dropped += 1
             raise _Dropped
         if fault_roll < faults.drop_rate + faults.error_rate:
             return 500, {"error": "internal error (injected)"}, {}, 0
