@@ -92,3 +92,7 @@ class ManualClock:
                     return False
                 self._cond.wait(min(remaining, 0.05))
             return True
+
+
+#: The clock DAG files written by a test pass to their operators (``clock=clocks.CURRENT``).
+CURRENT: SimClock | None = None
