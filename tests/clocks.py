@@ -20,24 +20,31 @@ START = datetime(2026, 3, 8, 3, 5, tzinfo=timezone.utc)
 
 
 class SimClock:
-    """Simulated time that moves only when someone sleeps (instantly, by that much)."""
+    """Simulated time that moves only when someone sleeps, at once.
+
+    Sleeps of different threads overlap, as they would in real time: a thread's sleep ends at
+    the time it last saw plus its duration, and the clock shows the latest such end. So four
+    workers waiting out the same 5 s pause move the clock by 5 s, not 20 s.
+    """
 
     def __init__(self, start: datetime = START) -> None:
         self.start = start
         self._t = 0.0
         self._lock = threading.Lock()
-        self.slept = 0.0
+        self._seen = threading.local()
 
     def monotonic(self) -> float:
         with self._lock:
+            self._seen.t = self._t
             return self._t
 
     def sleep(self, seconds: float, interrupt: threading.Event | None = None) -> None:
         if seconds <= 0 or (interrupt is not None and interrupt.is_set()):
             return
         with self._lock:
-            self._t += seconds
-            self.slept += seconds
+            seen = getattr(self._seen, "t", self._t)
+            self._t = max(self._t, seen + seconds)
+            self._seen.t = self._t
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=self.monotonic())
