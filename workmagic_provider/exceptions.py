@@ -66,5 +66,5 @@ class WorkMagicApiError(WorkMagicError):
     """A WorkMagic REST API could not be used (the message never contains a key)."""
 
 
-class WorkMagicApiAuthError(WorkMagicApiError):
+class WorkMagicApiAuthError(WorkMagicApiError, WorkMagicPermanentError):
     """The API refused the key (401/403): every worker stops, a retry would be refused too."""

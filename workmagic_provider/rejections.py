@@ -7,14 +7,10 @@ export) fails instead of reporting success with nothing delivered.
 
 from __future__ import annotations
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicError
+from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicRejectedError
 
 #: Default share of rejected rows above which a run fails (0.5: more than half rejected).
 DEFAULT_MAX_REJECTED_FRACTION = 0.5
-
-
-class WorkMagicRejectedError(WorkMagicError):
-    """More rows were rejected than the task's ``max_rejected_fraction`` allows."""
 
 
 def validate_max_fraction(max_fraction: float) -> float:
