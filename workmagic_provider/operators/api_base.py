@@ -8,7 +8,7 @@ summary in XCom (:mod:`workmagic_provider.operators.api_report`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -180,14 +180,7 @@ class OrdersToApiOperator(WorkMagicBaseOperator):
             self.fail_early_on_invalid(run)
             to_send = self.set_aside_too_old(run)
             if endpoint is not None:
-                with self.api_client(endpoint) as client:
-                    done = self.already_applied(client, to_send, context)
-                    to_send = [o for o in to_send if o.order_id not in done]
-                    sent = client.post_orders(to_send)
-                    run.verify = self.verify_sent(client, to_send, sent)
-                run.already_applied = len(done)
-                run.result.merge(sent)
-                run.result.seconds = sent.seconds
+                self.send(run, endpoint, to_send, context)
                 self.keep_refused_rows(run, rejected)
             run.rejected_rows_written = rejected.count
         run.rejected_path = str(self.rejected_path) if self.rejected_path else None
@@ -200,18 +193,16 @@ class OrdersToApiOperator(WorkMagicBaseOperator):
         from workmagic_provider.schemas import ValidationReport
 
         report = ValidationReport(self.schema)
-        lines: Iterable[tuple[int, bytes | str]]
-        if self.sql:
-            records = api_inputs.sql_records(
-                str(self.source_conn_id), self.sql, self.sql_parameters, self.chunk_size, self.log
-            )
-            from workmagic_provider.schemas.validate import records_as_json_lines
-
-            lines = records_as_json_lines(records, report)
-        elif self.source:
-            lines = api_inputs.file_lines(self.source, self.log)
-        else:
-            lines = api_inputs.record_lines(self.rows, report)
+        lines = api_inputs.input_lines(
+            sql=self.sql,
+            source_conn_id=self.source_conn_id,
+            sql_parameters=self.sql_parameters,
+            chunk_size=self.chunk_size,
+            source=self.source,
+            rows=self.rows,
+            report=report,
+            logger=self.log,
+        )
         collected = api_inputs.collect_orders(
             lines,
             report=report,
@@ -271,6 +262,19 @@ class OrdersToApiOperator(WorkMagicBaseOperator):
             logger=self.log,
             clock=self.clock,
         )
+
+    def send(
+        self, run: ApiRun, endpoint: ApiEndpoint, orders: list[ApiOrder], context: Context
+    ) -> None:
+        """POST what an earlier try did not already apply; read it back if asked."""
+        with self.api_client(endpoint) as client:
+            done = self.already_applied(client, orders, context)
+            orders = [o for o in orders if o.order_id not in done]
+            sent = client.post_orders(orders)
+            run.verify = self.verify_sent(client, orders, sent)
+        run.already_applied = len(done)
+        run.result.merge(sent)
+        run.result.seconds = sent.seconds
 
     def keep_refused_rows(self, run: ApiRun, rejected: RejectedWriter) -> None:
         """Orders the API refused go to the rejected sidecar like invalid rows."""

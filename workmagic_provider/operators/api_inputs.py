@@ -111,6 +111,28 @@ def file_lines(sources: Any, logger: Any = None) -> Iterator[tuple[int, bytes | 
         offset = last
 
 
+def input_lines(
+    *,
+    sql: str | None,
+    source_conn_id: str | None,
+    sql_parameters: Mapping[str, Any] | Sequence[Any] | None,
+    chunk_size: int,
+    source: Any,
+    rows: Any,
+    report: ValidationReport,
+    logger: Any = None,
+) -> Lines:
+    """The numbered lines of whichever input the task was given (sql=, source= or rows=)."""
+    from workmagic_provider.schemas.validate import records_as_json_lines
+
+    if sql:
+        records = sql_records(str(source_conn_id), sql, sql_parameters, chunk_size, logger)
+        return records_as_json_lines(records, report)
+    if source:
+        return file_lines(source, logger)
+    return record_lines(rows, report)
+
+
 def record_lines(rows: Any, report: ValidationReport) -> Lines:
     """Rows given as a list of mappings (e.g. an upstream XCom) as numbered JSON lines."""
     from workmagic_provider.schemas.validate import records_as_json_lines
@@ -156,6 +178,7 @@ __all__ = [
     "CollectedOrders",
     "collect_orders",
     "file_lines",
+    "input_lines",
     "record_lines",
     "source_hook",
     "sql_records",
