@@ -1,40 +1,49 @@
-"""How many rejected rows a task may skip before it fails instead of going green.
+"""The rejected-rows threshold every flow that can skip invalid rows shares.
 
-With ``on_invalid="skip"`` the valid rows are delivered and the rest reported; but a run that
-rejected every row, or most of them, delivered nothing worth a green run. Every operator that
-can skip rows takes ``max_rejected_fraction`` and calls :func:`check_rejected` before it
-publishes.
+A run that skips bad rows is green only while the bad rows stay a minority: with the default
+``max_rejected_fraction`` of 0.5, a run whose every row was rejected (a renamed column, a wrong
+export) fails instead of reporting success with nothing delivered.
 """
 
 from __future__ import annotations
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicRejectedError
 
-#: Default share of rows a task may reject and still succeed (more, or all of them, fails it).
+#: Default share of rejected rows above which a run fails (0.5: more than half rejected).
 DEFAULT_MAX_REJECTED_FRACTION = 0.5
 
 
-def validate_fraction(value: object) -> float | None:
-    """``None`` (no limit) or a number in ``[0, 1]``."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+def validate_max_fraction(max_fraction: float) -> float:
+    """``max_fraction`` if it lies in [0, 1], else a configuration error naming it."""
+    if not 0.0 <= max_fraction <= 1.0:
         raise WorkMagicConfigError(
-            f"max_rejected_fraction must be a number from 0 to 1 (or None), got {value!r}"
+            f"max_rejected_fraction must be between 0 and 1, got {max_fraction!r}"
         )
-    return float(value)
+    return max_fraction
 
 
-def check_rejected(rejected: int, total: int, max_fraction: float | None, what: str) -> None:
-    """Raise when ``rejected`` of ``total`` rows is more than allowed; every row rejected is
-    always too many. ``what`` names the input in the message (e.g. ``"rows of the hour"``)."""
-    if total == 0 or rejected == 0 or (max_fraction is None and rejected < total):
+def check_rejected(rejected: int, total: int, max_fraction: float, what: str) -> None:
+    """Raise :class:`WorkMagicRejectedError` when ``rejected / total`` exceeds ``max_fraction``.
+
+    :param what: what the rows are, for the message (e.g. ``"enrich orders"``).
+
+    ``max_fraction=1.0`` never fails; 0 fails on the first rejected row. No rows at all is not
+    a rejection (an empty hour is reported by the flow itself).
+    """
+    validate_max_fraction(max_fraction)
+    if total <= 0 or rejected <= 0:
         return
-    if rejected == total or (max_fraction is not None and rejected > max_fraction * total):
-        share = f"{rejected / total:.0%}"
-        limit = "any" if max_fraction is None else f"{max_fraction:.0%}"
+    if rejected / total > max_fraction:
         raise WorkMagicRejectedError(
-            f"{rejected} of {total} {what} were rejected ({share}; allowed: {limit} and never "
-            "all): nothing was published. Fix the input (the task log and the rejected-rows "
-            "file name each row, field and reason), or raise max_rejected_fraction."
+            f"{rejected} of {total} {what} were rejected ({rejected / total:.0%}), more than "
+            f"max_rejected_fraction={max_fraction:g} allows; fix the input (the rejected rows "
+            "are listed above and in the summary) or raise max_rejected_fraction"
         )
+
+
+__all__ = [
+    "DEFAULT_MAX_REJECTED_FRACTION",
+    "WorkMagicRejectedError",
+    "check_rejected",
+    "validate_max_fraction",
+]
