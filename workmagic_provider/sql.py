@@ -220,9 +220,11 @@ def snowflake_select(
     sql: str | None = None,
     require_window: bool = True,
 ) -> str:
-    """The unload's inner query: one ``json_row`` per row, ``OBJECT_CONSTRUCT(*)`` of the rows.
+    """The source of an unload: the window's rows of ``table``, or the user's rendered SELECT.
 
-    Either ``table`` (+ ``updated_at_column``) or ``sql`` (the user's rendered SELECT).
+    Either ``table`` (+ ``updated_at_column``) or ``sql``. Its columns are read at run time
+    (:func:`snowflake_describe_sql`) and written as WorkMagic's fields by
+    :func:`snowflake_json_select`.
     """
     if (table is None) == (sql is None):
         raise WorkMagicConfigError("give either table (with updated_at_column) or sql, not both")
@@ -232,18 +234,56 @@ def snowflake_select(
     if table is not None:
         source = snowflake_identifier(table, "table", max_parts=3)
         column = snowflake_identifier(updated_at_column, "updated_at_column")
-        return (
-            f"SELECT OBJECT_CONSTRUCT(*) AS json_row FROM {source} "
-            f"WHERE {column} >= {start} AND {column} < {end}"
-        )
+        return f"SELECT * FROM {source} WHERE {column} >= {start} AND {column} < {end}"
     assert sql is not None
-    inner = user_select(sql, "snowflake", (start, end) if require_window else ())
-    return f"SELECT OBJECT_CONSTRUCT(*) AS json_row FROM ({inner}) AS workmagic_src"
+    return user_select(sql, "snowflake", (start, end) if require_window else ())
+
+
+def snowflake_describe_sql(source: str) -> str:
+    """``SELECT * FROM (source) LIMIT 0``: no rows, only the columns (names and types)."""
+    from sqlglot import exp
+
+    statement = f"SELECT * FROM ({source}) AS workmagic_src LIMIT 0"
+    parse_one(statement, "snowflake", (exp.Select,), "column query")
+    return statement
+
+
+def snowflake_json_select(source: str, object_sql: str) -> str:
+    """The unload's inner query: one ``json_row`` object per source row."""
+    from sqlglot import exp
+
+    statement = f"SELECT {object_sql} AS json_row FROM ({source}) AS workmagic_src"
+    parse_one(statement, "snowflake", (exp.Select,), "JSON query")
+    return statement
+
+
+def checks_sql(check_select: str, dialect: str) -> str:
+    """Parse the whole-window check query (built in ``warehouse.checks``) in its dialect."""
+    from sqlglot import exp
+
+    parse_one(check_select, dialect, (exp.Select,), "whole-window check query")
+    return check_select
+
+
+#: Pins the session's time zone: ``TIMESTAMP_NTZ``/``LTZ`` comparisons with the window's
+#: ``TIMESTAMP_TZ`` bounds, and ``CONVERT_TIMEZONE``, read it.
+SNOWFLAKE_SESSION_SETUP = ("ALTER SESSION SET TIMEZONE = 'UTC'",)
 
 
 def snowflake_file_prefix(folder: HourFolder) -> str:
     """``YYYY-MM-DD-HH-snowflake-0000``: Snowflake appends ``_0_0_0.json.gz`` and the like."""
     return part_name(folder.hour, SNOWFLAKE_FLOW, 0, suffix="")
+
+
+def snowflake_unload_check(max_file_size: object) -> None:
+    """``MAX_FILE_SIZE`` must keep every file below WorkMagic's 1.5 MB limit."""
+    if isinstance(max_file_size, bool) or not isinstance(max_file_size, int):
+        raise WorkMagicConfigError(f"max_file_size must be an integer, got {max_file_size!r}")
+    if not 1024 <= max_file_size < HARD_LIMIT_BYTES:
+        raise WorkMagicConfigError(
+            f"max_file_size must be between 1024 and {HARD_LIMIT_BYTES - 1} bytes (WorkMagic "
+            f"skips files of 1.5 MB or more), got {max_file_size}"
+        )
 
 
 def snowflake_unload_sql(
@@ -257,13 +297,7 @@ def snowflake_unload_sql(
     """``COPY INTO 's3://bucket/account-{id}/{category}/YYYY/MM/DD/HH/{prefix}' FROM (...)``."""
     from sqlglot import exp
 
-    if isinstance(max_file_size, bool) or not isinstance(max_file_size, int):
-        raise WorkMagicConfigError(f"max_file_size must be an integer, got {max_file_size!r}")
-    if not 1024 <= max_file_size < HARD_LIMIT_BYTES:
-        raise WorkMagicConfigError(
-            f"max_file_size must be between 1024 and {HARD_LIMIT_BYTES - 1} bytes (WorkMagic "
-            f"skips files of 1.5 MB or more), got {max_file_size}"
-        )
+    snowflake_unload_check(max_file_size)
     location = f"s3://{validate_bucket(bucket)}/{folder.prefix}{snowflake_file_prefix(folder)}"
     integration = snowflake_identifier(storage_integration, "storage_integration")
     statement = (
@@ -379,12 +413,17 @@ def snowflake_setup_sql(
     storage_integration: str = DEFAULT_INTEGRATION,
     stage: str | None = None,
     replace: bool = False,
+    role: str | None = None,
+    table: str | None = None,
+    stage_schema: str | None = None,
 ) -> SnowflakeSetup:
     """``CREATE STORAGE INTEGRATION`` + ``DESC INTEGRATION`` (+ the stage used for pruning).
 
     The integration may only write under ``s3://{bucket}/account-{id}/``. The stage (same URL,
     same integration) lets the operator list and remove stale parts through Snowflake, whose
-    IAM user is the one WorkMagic trusts (design Decision 6).
+    IAM user is the one WorkMagic trusts. ``role``: the role Airflow's Snowflake connection
+    uses, which gets USAGE on the integration and the stage (or CREATE STAGE on
+    ``stage_schema`` for the temporary stage) and SELECT on ``table``.
     """
     from sqlglot import exp
 
@@ -411,9 +450,45 @@ def snowflake_setup_sql(
             f"URL = {sql_string(location)} STORAGE_INTEGRATION = {integration} "
             "FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP)"
         )
+    if role:
+        statements.extend(
+            snowflake_grants(
+                role, storage_integration, stage=stage, table=table, stage_schema=stage_schema
+            )
+        )
     for statement in statements:
-        parse_one(statement, "snowflake", (exp.Create, exp.Describe), "setup statement")
+        parse_one(statement, "snowflake", (exp.Create, exp.Describe, exp.Grant), "setup statement")
     return SnowflakeSetup(statements)
+
+
+def snowflake_grants(
+    role: str,
+    storage_integration: str,
+    *,
+    stage: str | None = None,
+    table: str | None = None,
+    stage_schema: str | None = None,
+) -> list[str]:
+    """What the role of Airflow's Snowflake connection needs for the hourly unload."""
+    to = f"TO ROLE {snowflake_identifier(role, 'role')}"
+    integration = snowflake_identifier(storage_integration, "storage_integration")
+    grants = [f"GRANT USAGE ON INTEGRATION {integration} {to}"]
+    if stage:
+        grants.append(
+            f"GRANT USAGE ON STAGE {snowflake_identifier(stage, 'stage', max_parts=3)} {to}"
+        )
+    elif stage_schema:
+        schema = snowflake_identifier(stage_schema, "stage_schema", max_parts=2)
+        grants.append(f"GRANT CREATE STAGE ON SCHEMA {schema} {to}")
+    if table:
+        quoted = snowflake_identifier(table, "table", max_parts=3)
+        parts = quoted.split(".")
+        if len(parts) == 3:
+            grants.append(f"GRANT USAGE ON DATABASE {parts[0]} {to}")
+        if len(parts) >= 2:
+            grants.append(f"GRANT USAGE ON SCHEMA {'.'.join(parts[:-1])} {to}")
+        grants.append(f"GRANT SELECT ON TABLE {quoted} {to}")
+    return grants
 
 
 # ----------------------------------------------------------------------------- BigQuery
@@ -494,6 +569,15 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
         "--stage", default=None, help="stage for stale-part removal (db.schema.name)"
     )
     parser.add_argument("--replace", action="store_true", help="CREATE OR REPLACE")
+    parser.add_argument(
+        "--role", default=None, help="role of Airflow's Snowflake connection: print its grants"
+    )
+    parser.add_argument("--table", default=None, help="source table to grant SELECT on")
+    parser.add_argument(
+        "--stage-schema",
+        default=None,
+        help="without --stage: schema (db.schema) where the run creates its temporary stage",
+    )
     args = parser.parse_args(argv)
     values = {
         "account_id": args.account,
@@ -527,6 +611,9 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
             storage_integration=args.integration,
             stage=args.stage,
             replace=args.replace,
+            role=args.role,
+            table=args.table,
+            stage_schema=args.stage_schema,
         )
     except WorkMagicConfigError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -539,6 +626,18 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
     )
     if args.stage:
         print("-- 3. The stage lets the operator remove stale parts (pass stage=...).", file=out)
+    if args.role:
+        print(
+            f"-- 4. The GRANTs give the role {args.role} (Airflow's Snowflake connection) what "
+            "the hourly unload uses.",
+            file=out,
+        )
+    else:
+        print(
+            "-- Pass --role ROLE (the role of Airflow's Snowflake connection) to print the "
+            "GRANTs it needs.",
+            file=out,
+        )
     print(setup.script(), file=out, end="")
     return 0
 

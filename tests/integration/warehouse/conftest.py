@@ -40,6 +40,7 @@ GCP_PROJECT_ENV = "test-project"
 _COPY_RE = re.compile(
     r"^COPY INTO '(s3://([^/']+)/([^']+))' FROM \((.*)\) STORAGE_INTEGRATION", re.S
 )
+_ALTER_TZ_RE = re.compile(r"^ALTER SESSION SET TIMEZONE = '([^']+)'$")
 _STAGE_RE = re.compile(r"^(LIST|REMOVE) @(\S+?)/(\S*) PATTERN = '(.*)'$", re.S)
 
 
@@ -55,13 +56,31 @@ class FakeSnowflake:
     rows_per_file: int = 1000
     stages: dict[str, str] = field(default_factory=dict)
     stage_urls: dict[str, str] = field(default_factory=dict)
+    #: (connection number, session TIMEZONE, statement) of every statement, in order
+    sessions: list[tuple[int, str, str]] = field(default_factory=list)
+    #: the zone a new session starts in (an account whose default is not UTC)
+    account_time_zone: str = "America/Los_Angeles"
+    #: statements refused as a role without the right would be: prefix -> error message
+    refuse: dict[str, str] = field(default_factory=dict)
+    connections: int = 0
 
     def unloads(self) -> list[str]:
         return [s for s in self.statements if s.startswith("COPY INTO")]
 
     # called by the cursor proxy; returns (description, rows) or None to let fakesnow run it
-    def answer(self, sql: str, fake_cursor: Any) -> tuple[list[str], list[tuple]] | None:
+    def answer(
+        self, sql: str, fake_cursor: Any, session: _Connection | None = None
+    ) -> tuple[list[str], list[tuple]] | None:
+        import snowflake.connector
+
         text = sql.strip()
+        for prefix, message in self.refuse.items():
+            if text.startswith(prefix):
+                raise snowflake.connector.errors.ProgrammingError(msg=message, errno=91002)
+        match = _ALTER_TZ_RE.match(text)
+        if match and session is not None:  # fakesnow has no ALTER SESSION: DuckDB's own SET
+            session.set_time_zone(match.group(1))
+            return ["status"], [("Statement executed successfully.",)]
         match = _COPY_RE.match(text)
         if match:
             return self._unload(match, fake_cursor)
@@ -110,13 +129,17 @@ class FakeSnowflake:
 class _Cursor:
     """Proxy of a fakesnow cursor: records, and answers what fakesnow cannot run."""
 
-    def __init__(self, owner: FakeSnowflake, real: Any, dictionaries: bool) -> None:
+    def __init__(
+        self, owner: FakeSnowflake, real: Any, dictionaries: bool, session: _Connection
+    ) -> None:
         self._owner, self._real, self._dicts = owner, real, dictionaries
+        self._session = session
         self._canned: tuple[list[str], list[tuple]] | None = None
 
     def execute(self, command: str, params: Any = None, **kwargs: Any) -> Any:
         self._owner.statements.append(command)
-        self._canned = self._owner.answer(command, self._real)
+        self._owner.sessions.append((self._session.number, self._session.time_zone, command))
+        self._canned = self._owner.answer(command, self._real, self._session)
         if self._canned is None:
             self._real.execute(command, params)
         return self
@@ -145,13 +168,23 @@ class _Cursor:
 
 
 class _Connection:
+    """A session: its own number and TIMEZONE, which DuckDB's ``TimeZone`` setting follows."""
+
     def __init__(self, owner: FakeSnowflake, real: Any) -> None:
         self._owner, self._real = owner, real
+        owner.connections += 1
+        self.number = owner.connections
+        self.time_zone = "UTC"
+        self.set_time_zone(owner.account_time_zone)
+
+    def set_time_zone(self, zone: str) -> None:
+        self._real._duck_conn.execute(f"SET TimeZone = '{zone}'")
+        self.time_zone = zone
 
     def cursor(self, cursor_class: Any = None) -> _Cursor:
         dictionaries = cursor_class is not None
         real = self._real.cursor(cursor_class) if cursor_class else self._real.cursor()
-        return _Cursor(self._owner, real, dictionaries)
+        return _Cursor(self._owner, real, dictionaries, self)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
