@@ -118,10 +118,13 @@ def test_templated_select_snowflake_and_bigquery() -> None:
         bounds,
         sql=user.format(s=macros["workmagic_window_start"], e=macros["workmagic_window_end"]),
     )
-    assert inner.startswith('SELECT OBJECT_CONSTRUCT(*) AS json_row FROM (SELECT "id"')
-    assert not inner.rstrip(")").endswith(";")
-    assert isinstance(sqlglot.parse_one(inner, read="snowflake"), exp.Select)
-    sample = sql.snowflake_sample_sql(inner, 100)
+    assert inner.startswith('SELECT "id" FROM orders WHERE ts >= TO_TIMESTAMP_TZ(')
+    assert not inner.endswith(";")
+    rows = sql.snowflake_json_select(inner, "OBJECT_CONSTRUCT('id', \"id\")")
+    assert rows.startswith('SELECT OBJECT_CONSTRUCT(\'id\', "id") AS json_row FROM (SELECT "id"')
+    assert isinstance(sqlglot.parse_one(rows, read="snowflake"), exp.Select)
+    assert sql.snowflake_describe_sql(inner).endswith(") AS workmagic_src LIMIT 0")
+    sample = sql.snowflake_sample_sql(rows, 100)
     assert sample.endswith("LIMIT 100")
     assert isinstance(sqlglot.parse_one(sample, read="snowflake"), exp.Select)
 
@@ -191,6 +194,31 @@ def test_setup_sql_main_prints_the_external_id_only_there(
             sqlglot.parse_one("\n".join(lines), read="snowflake")
     assert sql.setup_sql_main(["snowflake", "--account", "121226"], out=io.StringIO()) == 2
     assert "missing role_arn, external_id" in capsys.readouterr().err
+
+
+def test_setup_sql_prints_the_grants_of_the_airflow_role() -> None:
+    out = io.StringIO()
+    args = ["snowflake", "--account", "121226", "--role-arn",
+            "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226",
+            "--external-id", "ext_id_account_121226", "--role", "airflow_loader"]  # fmt: skip
+    assert sql.setup_sql_main([*args, "--stage", "db.s.wm", "--table", "db.s.orders"], out=out) == 0
+    text = out.getvalue()
+    to = 'TO ROLE "AIRFLOW_LOADER"'
+    for grant in (
+        f'GRANT USAGE ON INTEGRATION "S3_ORDER_EXPORT_TO_WORKMAGIC" {to};',
+        f'GRANT USAGE ON STAGE "DB"."S"."WM" {to};',
+        f'GRANT USAGE ON DATABASE "DB" {to};',
+        f'GRANT USAGE ON SCHEMA "DB"."S" {to};',
+        f'GRANT SELECT ON TABLE "DB"."S"."ORDERS" {to};',
+    ):
+        assert grant in text
+    # without a permanent stage, the run creates a temporary one: CREATE STAGE on a schema
+    out = io.StringIO()
+    assert sql.setup_sql_main([*args, "--stage-schema", "db.s"], out=out) == 0
+    assert f'GRANT CREATE STAGE ON SCHEMA "DB"."S" {to};' in out.getvalue()
+    assert "GRANT USAGE ON STAGE" not in out.getvalue()
+    with pytest.raises(WorkMagicConfigError):
+        sql.snowflake_grants("r; DROP", "i")
 
 
 def test_stage_list_and_remove() -> None:

@@ -141,7 +141,7 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
     assert clean_sandbox.aws.list_keys(PREFIX) == []
 
     snow = {s["step"]: s["sql"] for s in rendered["workmagic_snowflake_hourly"]["statements"]}
-    assert list(snow)[:2] == ["sample", "unload"]
+    assert list(snow)[:5] == ["session", "columns", "checks", "sample", "unload"]
     assert f"'s3://workmagic-inbound-data/{folder}" in snow["unload"]
     assert "'2026-03-08 21:00:00.000000 +00:00'" in snow["unload"]  # window start - 1 h
     for sql in snow.values():
@@ -156,7 +156,10 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
     import snowflake.connector
 
     conn = snowflake.connector.connect(database="SALES", schema="PUBLIC")
-    conn.cursor().execute('CREATE OR REPLACE TABLE orders ("id" VARCHAR, updated_at TIMESTAMP_TZ)')
+    conn.cursor().execute(
+        "CREATE OR REPLACE TABLE orders (id VARCHAR, created_at TIMESTAMP_TZ, "
+        "updated_at TIMESTAMP_TZ, total_price NUMBER(10, 2))"
+    )
     conn.close()
     run = run_hour(example_dag("workmagic_snowflake_hourly"), hour)
     assert run.state == "success"
