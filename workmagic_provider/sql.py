@@ -513,17 +513,36 @@ def bigquery_select(
     return user_select(sql, "bigquery", tokens)
 
 
-def bigquery_export_uri(folder: HourFolder, bucket: str) -> str:
-    """``gs://bucket/account-{id}/{category}/YYYY/MM/DD/HH/YYYY-MM-DD-HH-bigquery-*.json.gz``."""
-    prefix = f"{hour_stamp(folder.hour)}-{BIGQUERY_FLOW}-"
-    return f"gs://{validate_bucket(bucket)}/{folder.prefix}{prefix}*.json.gz"
+def bigquery_staging_uri(staging: str, folder: HourFolder, export_id: str) -> str:
+    """``gs://staging/.../YYYY-MM-DD-HH/{export id}/bigquery-*.json.gz``: one folder per export.
+
+    The export lands in the customer's staging prefix, never in WorkMagic's folder: every row
+    is validated (and timestamps rewritten) on the way from there into the hour folder.
+    """
+    bucket, prefix = split_gcs_uri(staging, "staging_uri")
+    if not _SAFE_FILE.fullmatch(export_id):
+        raise WorkMagicConfigError(f"export id {export_id!r} is not a safe object name")
+    return f"gs://{bucket}/{prefix}{hour_stamp(folder.hour)}/{export_id}/{BIGQUERY_FLOW}-*.json.gz"
 
 
-def bigquery_export_sql(folder: HourFolder, bucket: str, select_sql: str) -> str:
+def split_gcs_uri(uri: object, what: str) -> tuple[str, str]:
+    """``gs://bucket/prefix/`` -> (bucket, ``prefix/``); the prefix may be empty."""
+    if not isinstance(uri, str) or not uri.startswith("gs://"):
+        raise WorkMagicConfigError(f"{what} must be a gs://bucket/prefix/ URI, got {uri!r}")
+    bucket, _, prefix = uri[len("gs://") :].partition("/")
+    validate_bucket(bucket)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    if any(part in ("", ".", "..") for part in prefix.split("/")[:-1]) or "'" in prefix:
+        raise WorkMagicConfigError(f"{what} has an unusable prefix: {uri!r}")
+    return bucket, prefix
+
+
+def bigquery_export_sql(uri: str, select_sql: str) -> str:
     from sqlglot import exp
 
     statement = (
-        f"EXPORT DATA OPTIONS (uri = {sql_string(bigquery_export_uri(folder, bucket))}, "
+        f"EXPORT DATA OPTIONS (uri = {sql_string(uri)}, "
         "format = 'JSON', compression = 'GZIP', overwrite = true) AS "
         f"{select_sql}"
     )
@@ -539,11 +558,6 @@ def bigquery_sample_sql(select_sql: str, limit: int) -> str:
     statement = f"SELECT * FROM ({select_sql}) LIMIT {limit}"
     parse_one(statement, "bigquery", (exp.Select,), "sample query")
     return statement
-
-
-def bigquery_export_name_pattern(folder: HourFolder) -> re.Pattern[str]:
-    """Names BigQuery gives the shards of our URI (the ``*`` becomes 12 digits)."""
-    return re.compile(rf"^{re.escape(hour_stamp(folder.hour))}-{BIGQUERY_FLOW}-\d{{12}}\.json\.gz$")
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -644,10 +658,10 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
 
 __all__ = [
     "bigquery_export_sql",
-    "bigquery_export_uri",
     "bigquery_query_parameters",
     "bigquery_sample_sql",
     "bigquery_select",
+    "bigquery_staging_uri",
     "setup_sql_main",
     "snowflake_identifier",
     "snowflake_list_sql",

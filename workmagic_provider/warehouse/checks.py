@@ -41,9 +41,9 @@ class CheckedValue:
     field: FieldSpec
     sql: str  # the value expression (a quoted column)
     label: str  # how the user names it: the column
-    numeric: bool = True  # may be compared with a number
-    text: bool = True  # may be compared with strings
-    timestamp_sql: str | None = None  # a TIMESTAMP expression, for the window check
+    number_sql: str | None = None  # the value as a number, for the minimum check
+    text_sql: str | None = None  # the value as text, for the fixed-values check
+    timestamp_sql: str | None = None  # the value as a TIMESTAMP, for the window check
 
 
 @dataclass(frozen=True)
@@ -80,16 +80,16 @@ def build_checks(
         spec, where = value.field, f"field {value.field.name!r} (column {value.label})"
         if spec.required:
             add(f"NULL in required {where}", _count_if(dialect, f"{value.sql} IS NULL"))
-        if spec.minimum is not None and value.numeric:
+        if spec.minimum is not None and value.number_sql:
             add(
                 f"{where} below {spec.minimum:g}",
-                _count_if(dialect, f"{value.sql} < {spec.minimum:g}"),
+                _count_if(dialect, f"{value.number_sql} < {spec.minimum:g}"),
             )
-        if spec.enum and value.text:
+        if spec.enum and value.text_sql:
             allowed = ", ".join(_literal(v) for v in spec.enum)
             add(
                 f"{where} not one of {', '.join(spec.enum)}",
-                _count_if(dialect, f"{value.sql} NOT IN ({allowed})"),
+                _count_if(dialect, f"{value.text_sql} NOT IN ({allowed})"),
             )
         if spec.name in WINDOW_FIELDS and value.timestamp_sql:
             ts, (start, end) = value.timestamp_sql, window
@@ -117,6 +117,32 @@ def build_checks(
     return checks
 
 
+def bigquery_values(fields: Sequence[FieldSpec]) -> list[CheckedValue]:
+    """BigQuery: the required fields by name (the SELECT's columns), cast where compared.
+
+    Only required fields are checked: an optional one may have no column at all, which
+    BigQuery would refuse as an unknown name.
+    """
+    out = []
+    for spec in fields:
+        if not spec.required:
+            continue
+        column = f"`{spec.name}`"
+        out.append(
+            CheckedValue(
+                field=spec,
+                sql=column,
+                label=spec.name,
+                number_sql=f"SAFE_CAST({column} AS FLOAT64)" if spec.minimum is not None else None,
+                text_sql=f"CAST({column} AS STRING)" if spec.enum else None,
+                timestamp_sql=(
+                    f"SAFE_CAST({column} AS TIMESTAMP)" if spec.kind == "timestamp" else None
+                ),
+            )
+        )
+    return out
+
+
 def check_query(checks: Sequence[Check], source_sql: str) -> str:
     """``SELECT COUNT(*) AS workmagic_rows, <check> AS c0, ... FROM (source)``."""
     columns = [f"COUNT(*) AS {ROWS_ALIAS}", *(f"{c.sql} AS {c.alias}" for c in checks)]
@@ -141,6 +167,7 @@ __all__ = [
     "Check",
     "CheckedValue",
     "WindowCheckError",
+    "bigquery_values",
     "build_checks",
     "check_query",
     "evaluate",

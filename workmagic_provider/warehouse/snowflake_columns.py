@@ -170,14 +170,15 @@ def checked_values(mapped: Sequence[Mapped], ntz_time_zone: str = "UTC") -> list
     for m in mapped:
         if m.field is None:
             continue
-        timestamp = _utc(m.column, ntz_time_zone) if m.column.type in TIMESTAMP_TYPES else None
+        column = m.column
+        timestamp = _utc(column, ntz_time_zone) if column.type in TIMESTAMP_TYPES else None
         out.append(
             CheckedValue(
                 field=m.field,
-                sql=m.column.sql,
-                label=m.column.name,
-                numeric=m.column.type in NUMERIC_TYPES,
-                text=m.column.type == "TEXT",
+                sql=column.sql,
+                label=column.name,
+                number_sql=column.sql if column.type in NUMERIC_TYPES else None,
+                text_sql=column.sql if column.type == "TEXT" else None,
                 timestamp_sql=timestamp,
             )
         )

@@ -36,6 +36,7 @@ SNOWFLAKE_CONN = {
     "extra": {"account": "test-account", "database": "SALES", "warehouse": "WH", "role": "R"},
 }
 GCP_PROJECT_ENV = "test-project"
+STAGING_BUCKET = "customer-staging"
 
 _COPY_RE = re.compile(
     r"^COPY INTO '(s3://([^/']+)/([^']+))' FROM \((.*)\) STORAGE_INTEGRATION", re.S
@@ -232,7 +233,18 @@ class FakeBigQuery:
     export_shards: Callable[[str], list[bytes]] = lambda uri: []
     #: state a new export job reports on its first jobs.get ("DONE" or "RUNNING")
     initial_state: str = "DONE"
+    #: what the whole-window check query counts: alias ("c0", ...) -> count; rows in the window
+    check_counts: dict[str, int] = field(default_factory=dict)
+    check_rows: int = 1
+    #: the location jobs.get of a dataset reports
+    dataset_location: str = "EU"
+    dataset_gets: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check_queries(self) -> list[dict[str, Any]]:
+        return [
+            j for j in self.inserts if "AS workmagic_rows" in j["configuration"]["query"]["query"]
+        ]
 
     def export_inserts(self) -> list[dict[str, Any]]:
         return [j for j in self.inserts if "EXPORT DATA" in j["configuration"]["query"]["query"]]
@@ -245,6 +257,13 @@ class FakeBigQuery:
         with self.lock:
             if request.method == "POST" and re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs", path):
                 return self._insert(json.loads(request.data), Response)
+            match = re.fullmatch(r"/bigquery/v2/projects/[^/]+/datasets/([^/]+)", path)
+            if match and request.method == "GET":
+                self.dataset_gets.append(match.group(1))
+                ref = {"projectId": path.split("/")[4], "datasetId": match.group(1)}
+                body = {"kind": "bigquery#dataset", "datasetReference": ref,
+                        "location": self.dataset_location}  # fmt: skip
+                return _json(Response, body)
             match = re.fullmatch(r"/bigquery/v2/projects/[^/]+/(jobs|queries)/([^/]+)", path)
             if match and request.method == "GET":
                 job = self.jobs.get(match.group(2))
@@ -273,7 +292,11 @@ class FakeBigQuery:
             "jobReference": {**ref, "location": ref.get("location") or "US"},
             "configuration": body["configuration"],
             "status": {"state": self.initial_state if export else "DONE"},
-            "statistics": {"creationTime": str(created), "startTime": str(created), "query": {}},
+            "statistics": {
+                "creationTime": str(created),
+                "startTime": str(created),
+                "query": {"totalBytesBilled": str(10 * 1024**2)},  # BigQuery's minimum per query
+            },
         }
         self.jobs[job_id] = job
         if export:
@@ -282,8 +305,8 @@ class FakeBigQuery:
 
     def _export(self, job: dict[str, Any]) -> None:
         uri = re.search(r"uri = '([^']+)'", job["configuration"]["query"]["query"]).group(1)  # type: ignore[union-attr]
-        _bucket_name, pattern = uri[len("gs://") :].split("/", 1)
-        bucket = self.gcs_bucket()
+        bucket_name, pattern = uri[len("gs://") :].split("/", 1)
+        bucket = self.gcs_bucket().client.bucket(bucket_name)
         shards = self.export_shards(uri)
         rows = 0
         for index, data in enumerate(shards):
@@ -309,7 +332,14 @@ class FakeBigQuery:
             "jobComplete": job["status"]["state"] == "DONE",
             "totalRows": "0",
         }
-        if not query.startswith("EXPORT DATA") and self.sample_rows:
+        aliases = re.findall(r" AS (workmagic_rows|c\d+)\b", query)
+        if aliases:  # the whole-window check query: one row of counts
+            values = [self.check_rows if a == "workmagic_rows" else self.check_counts.get(a, 0)
+                      for a in aliases]  # fmt: skip
+            result["schema"] = {"fields": [{"name": a, "type": "INT64"} for a in aliases]}
+            result["rows"] = [{"f": [{"v": str(v)} for v in values]}]
+            result["totalRows"] = "1"
+        elif not query.startswith("EXPORT DATA") and self.sample_rows:
             names = list(self.sample_rows[0])
             result["schema"] = {
                 "fields": [{"name": n, "type": _bq_type(self.sample_rows[0][n])} for n in names]
@@ -363,6 +393,9 @@ def fake_bigquery(
         )
         return client.bucket(clean_sandbox.bucket)
 
+    staging = bucket().client.bucket(STAGING_BUCKET)
+    if not staging.exists():
+        staging.create()
     fake = FakeBigQuery(bucket)
     server = HTTPServer(host="127.0.0.1", port=0)
     server.expect_request(re.compile(r"/bigquery/v2/.*")).respond_with_handler(fake.handle)
