@@ -23,6 +23,7 @@ HOURS = [datetime(2026, 3, 8, h, tzinfo=timezone.utc) for h in (22, 23)] + [
     datetime(2026, 3, 9, 0, tzinfo=timezone.utc)
 ]
 PREFIX = "account-121226/order-geo-date-data/"
+STAGING = "gs://customer-staging/workmagic/"
 
 
 def _window(hour: datetime) -> list[str]:
@@ -71,19 +72,12 @@ def test_snowflake_dag_three_hours(
 
 def test_bigquery_dag_three_hours(fake_bigquery: Any, example_dag: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_TABLE", "test-project.sales.orders")
-    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_LOCATION", "EU")
-    fake_bigquery.sample_rows = [
-        {
-            "id": 7,
-            "created_at": datetime(2026, 3, 8, 22, 5, tzinfo=timezone.utc),
-            "updated_at": datetime(2026, 3, 8, 22, 6, tzinfo=timezone.utc),
-            "total_price": 3.5,
-        }
-    ]
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_STAGING_URI", STAGING)
+    fake_bigquery.dataset_location = "EU"  # no location Variable: the dataset's
 
     def shards(uri: str) -> list[bytes]:
-        row = {"id": uri[-30:], "created_at": "2026-03-08T22:00:00Z",
-               "updated_at": "2026-03-08T22:00:00Z", "total_price": "1"}  # fmt: skip
+        row = {"id": uri[-40:-22], "created_at": "2026-03-08 22:00:00 UTC",
+               "updated_at": "2026-03-08 22:00:00 UTC", "total_price": "1"}  # fmt: skip
         return [gzip.compress((json.dumps(row) + "\n").encode(), mtime=0)]
 
     fake_bigquery.export_shards = shards
@@ -107,7 +101,7 @@ def test_bigquery_dag_three_hours(fake_bigquery: Any, example_dag: Any, monkeypa
     bucket = fake_bigquery.gcs_bucket()
     names = sorted(b.name for b in bucket.client.list_blobs(bucket.name, prefix=PREFIX))
     assert names == [
-        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-bigquery-000000000000.json.gz" for h in HOURS
+        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-bigquery-0000.json.gz" for h in HOURS
     ]
 
 
@@ -123,6 +117,7 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_TABLE", "sales.public.orders")
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_STAGE", "sales.public.workmagic")
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_TABLE", "test-project.sales.orders")
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_STAGING_URI", STAGING)
     hour = HOURS[0]
     folder = f"{PREFIX}{hour:%Y/%m/%d/%H}/"
     rendered = {}
@@ -147,7 +142,7 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
     for sql in snow.values():
         sqlglot.parse_one(sql, dialect="snowflake")
     bq = rendered["workmagic_bigquery_hourly"]["statements"]
-    assert [s["step"] for s in bq] == ["sample", "export"]
+    assert [s["step"] for s in bq] == ["checks", "export"]
     assert bq[1]["project"] == "test-project"
     assert bq[1]["query_parameters"][0]["name"] == "window_start"
     sqlglot.parse_one(bq[1]["sql"], dialect="bigquery")
