@@ -55,7 +55,11 @@ def google() -> dict[str, Any]:
 
     GCSSyncToWorkMagicOperator(task_id="sync", source_bucket="b", source_prefix="p/")
     op = BigQueryExportToWorkMagicOperator(
-        task_id="export", table="proj.sales.orders", location="EU", render_only=True
+        task_id="export",
+        table="proj.sales.orders",
+        location="EU",
+        staging_uri="gs://staging/wm/",
+        render_only=True,
     )
     return op.execute(CONTEXT)  # type: ignore[no-any-return]
 
