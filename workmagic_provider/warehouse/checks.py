@@ -19,9 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from airflow.sdk.exceptions import AirflowFailException
-
-from workmagic_provider.exceptions import WorkMagicError
+from workmagic_provider.exceptions import WorkMagicPermanentError
 from workmagic_provider.warehouse.fields import FieldSpec, key_fields
 
 Dialect = Literal["snowflake", "bigquery"]
@@ -30,7 +28,7 @@ WINDOW_FIELDS = ("updated_at",)
 ROWS_ALIAS = "workmagic_rows"
 
 
-class WindowCheckError(WorkMagicError, AirflowFailException):
+class WindowCheckError(WorkMagicPermanentError):
     """Rows of the window break the schema; a retry would find the same rows, so none is made."""
 
 
