@@ -270,9 +270,12 @@ def checks_sql(check_select: str, dialect: str) -> str:
 SNOWFLAKE_SESSION_SETUP = ("ALTER SESSION SET TIMEZONE = 'UTC'",)
 
 
-def snowflake_file_prefix(folder: HourFolder) -> str:
-    """``YYYY-MM-DD-HH-snowflake-0000``: Snowflake appends ``_0_0_0.json.gz`` and the like."""
-    return part_name(folder.hour, SNOWFLAKE_FLOW, 0, suffix="")
+def snowflake_file_prefix(folder: HourFolder, generation: str | None = None) -> str:
+    """``YYYY-MM-DD-HH-snowflake-{generation}-0000``: Snowflake appends ``_0_0_0.json.gz``.
+
+    The run's generation keeps two runs of one hour apart (see ``generations``).
+    """
+    return part_name(folder.hour, SNOWFLAKE_FLOW, 0, suffix="", generation=generation)
 
 
 def snowflake_unload_check(max_file_size: object) -> None:
@@ -293,12 +296,14 @@ def snowflake_unload_sql(
     *,
     storage_integration: str,
     max_file_size: int,
+    generation: str | None = None,
 ) -> str:
     """``COPY INTO 's3://bucket/account-{id}/{category}/YYYY/MM/DD/HH/{prefix}' FROM (...)``."""
     from sqlglot import exp
 
     snowflake_unload_check(max_file_size)
-    location = f"s3://{validate_bucket(bucket)}/{folder.prefix}{snowflake_file_prefix(folder)}"
+    prefix = snowflake_file_prefix(folder, generation)
+    location = f"s3://{validate_bucket(bucket)}/{folder.prefix}{prefix}"
     integration = snowflake_identifier(storage_integration, "storage_integration")
     statement = (
         f"COPY INTO {sql_string(location)} FROM ({select_sql}) "

@@ -15,9 +15,9 @@ The flow (WorkMagic's BigQuery method, with the defects of its sample fixed):
 4. BigQuery's JSON export writes INT64 as strings and TIMESTAMP as ``2026-03-08 01:30:00 UTC``,
    and cannot cap file sizes. So the staged files are read through the shared upload pipeline:
    every row validated, re-serialised (numbers as numbers, ``Z`` timestamps) and written as
-   size-capped parts into the hour folder; parts of the hour an earlier run left behind are
-   then removed (without delete rights: reported, not failed), and the staged files of the
-   hour's earlier exports deleted.
+   size-capped parts of this run's generation into the hour folder; the folder is then settled
+   (older runs' parts removed; this run's withdrawn if a newer complete run is there; without
+   delete rights: reported, not failed), and the hour's earlier staged exports deleted.
 
 The job runs as the identity of the Google Cloud connection (or ``impersonation_chain``); the
 worker writes the parts with the same connection: register that service account with WorkMagic
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from workmagic_provider.exceptions import MissingExtraError, WorkMagicConfigError, WorkMagicError
 from workmagic_provider.operators.warehouse import WarehouseToWorkMagicOperator
-from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, hour_stamp, owned_part_pattern
+from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, hour_stamp
 
 if TYPE_CHECKING:
     from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
@@ -66,6 +66,32 @@ def normalise_bigquery_line(line: bytes) -> bytes:
     """Rewrite BigQuery's ``... UTC`` timestamp strings as ISO-8601 ``...Z`` (INT64 strings
     need nothing here: the schemas read numeric strings and write numbers)."""
     return _BQ_TIMESTAMP.sub(rb'"\1T\2Z"', line)
+
+
+class _DeleteTolerantSink:
+    """A part sink whose deletes may be refused (WorkMagic's role without delete rights).
+
+    The new parts are delivered either way, so a refused delete of a stale part is recorded
+    (and reported) instead of failing a task whose retry would export again.
+    """
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.refused: set[str] = set()
+
+    def put(self, name: str, data: bytes) -> str:
+        return self.sink.put(name, data)  # type: ignore[no-any-return]
+
+    def names(self) -> list[str]:
+        return self.sink.names()  # type: ignore[no-any-return]
+
+    def delete(self, name: str) -> None:
+        from google.api_core.exceptions import Forbidden
+
+        try:
+            self.sink.delete(name)
+        except Forbidden:
+            self.refused.add(name)
 
 
 @dataclass(frozen=True)
@@ -464,7 +490,9 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         staged_prefix = f"{prefix}{hour_stamp(folder.hour)}/{job.job_id}/"
         shards = staging.list(staged_prefix)
         destination = self.destination(hook)
-        sink = StorePartSink(destination, folder.prefix, {"workmagic-flow": "bigquery"})
+        sink = _DeleteTolerantSink(
+            StorePartSink(destination, folder.prefix, {"workmagic-flow": "bigquery"})
+        )
         result = upload_lines(
             self._staged_lines(staging, [s.key for s in shards]),
             schema=self.schema,
@@ -473,10 +501,19 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
             flow="bigquery",
             sink=sink,
             max_part_bytes=self.max_part_bytes,
-            prune=False,
+            prune=self.prune_stale,
         )
         keep = {p.name for p in result.parts}
-        removed, not_removed = self._prune(sink, folder, keep)
+        not_removed = sorted(sink.refused)
+        removed = [n for n in result.removed if n not in sink.refused]
+        if not_removed:
+            self.log.warning(
+                "the new parts of %s are delivered, but %d stale part(s) an earlier run left "
+                "could not be deleted (no storage.objects.delete on WorkMagic's folder): %s",
+                folder.prefix,
+                len(not_removed),
+                ", ".join(not_removed),
+            )
         self._drop_older_staging(staging, f"{prefix}{hour_stamp(folder.hour)}/", staged_prefix)
         staged_bytes = sum(s.size for s in shards)
         summary = {
@@ -489,6 +526,8 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
             "rows_exported": result.report.rows_total,
             "rows_written": result.rows_written,
             "files": sorted(keep),
+            "generation": result.generation,
+            "superseded_by": result.superseded_by,
             "bytes": result.bytes_written,
             "staged_files": len(shards),
             "bytes_through_worker": staged_bytes + result.bytes_written,
@@ -522,36 +561,6 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
                 for _, line in iter_lines(maybe_gunzip(raw), staging.uri(key)):
                     number += 1
                     yield number, normalise_bigquery_line(line)
-
-    def _prune(self, sink: Any, folder: HourFolder, keep: set[str]) -> tuple[list[str], list[str]]:
-        """Delete this flow's parts of the hour that this run did not write.
-
-        Without delete rights on WorkMagic's folder the new parts are still delivered: the
-        stale ones are named in a WARNING and in XCom instead of failing (and re-exporting).
-        """
-        from google.api_core.exceptions import Forbidden
-
-        if not self.prune_stale:
-            return [], []
-        owned = owned_part_pattern(folder.hour, "bigquery")
-        stale = [n for n in sink.names() if owned.match(n) and n not in keep]
-        removed, refused = [], []
-        for name in stale:
-            try:
-                sink.delete(name)
-                removed.append(name)
-                self.log.info("removed stale part %s%s", folder.prefix, name)
-            except Forbidden:
-                refused.append(name)
-        if refused:
-            self.log.warning(
-                "the new parts of %s are delivered, but %d stale part(s) an earlier run left "
-                "could not be deleted (no storage.objects.delete on WorkMagic's folder): %s",
-                folder.prefix,
-                len(refused),
-                ", ".join(refused),
-            )
-        return removed, refused
 
     def _drop_older_staging(self, staging: GCSStore, hour_prefix: str, mine: str) -> None:
         """Delete staged files of this hour's earlier exports; keep this export's own.

@@ -23,7 +23,7 @@ The flow (WorkMagic's Snowflake method, with the defects of its sample fixed):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,6 @@ from workmagic_provider.sql import DEFAULT_INTEGRATION
 from workmagic_provider.standards import (
     DEFAULT_MAX_PART_BYTES,
     HARD_LIMIT_BYTES,
-    owned_part_pattern,
 )
 
 if TYPE_CHECKING:
@@ -83,6 +82,15 @@ def parse_unload_result(rows: Sequence[Any] | None) -> dict[str, Any]:
         "bytes": int(summary.get("output_bytes") or 0),
         "files": [] if rows_unloaded == 0 else None,
     }
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """What settling the hour folder did: removed, refused (no rights), given way to."""
+
+    removed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +214,9 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             )
         return mapped
 
-    def _statements(self, plan: _Plan, mapped: list[Mapped]) -> tuple[dict[str, str], list[Check]]:
+    def _statements(
+        self, plan: _Plan, mapped: list[Mapped], generation: str
+    ) -> tuple[dict[str, str], list[Check]]:
         """The check query (and its checks), the JSON SELECT, the sample and the unload."""
         from workmagic_provider.sql import (
             checks_sql,
@@ -232,6 +242,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
                 select,
                 storage_integration=self.storage_integration,
                 max_file_size=self.max_file_size,
+                generation=generation,
             ),
         }
         if self.validate_sample:
@@ -246,13 +257,14 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
         types = {"timestamp": "TIMESTAMP_TZ", "number": "FIXED", "integer": "FIXED"}
         out = []
-        for field in schema_fields(self.schema, self.schema_options):
-            if field.required or field.name in self.columns:
-                name = self.columns.get(field.name, field.name.upper())
-                out.append(Column(name, types.get(field.kind, "TEXT")))
+        for spec in schema_fields(self.schema, self.schema_options):
+            if spec.required or spec.name in self.columns:
+                name = self.columns.get(spec.name, spec.name.upper())
+                out.append(Column(name, types.get(spec.kind, "TEXT")))
         return out
 
     def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
+        from workmagic_provider.generations import new_generation
         from workmagic_provider.sql import (
             SNOWFLAKE_SESSION_SETUP,
             snowflake_describe_sql,
@@ -260,7 +272,9 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         )
 
         plan = self._plan(context)
-        built, _checks = self._statements(plan, self._map(self._assumed_columns()))
+        built, _checks = self._statements(
+            plan, self._map(self._assumed_columns()), new_generation()
+        )
         note = (
             "rendered for columns named like the schema's required fields; a run reads the "
             "source's columns first and writes every column it has"
@@ -272,7 +286,13 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         statements.append({"step": "checks", "sql": built["checks"], "note": note})
         if "sample" in built:
             statements.append({"step": "sample", "sql": built["sample"]})
-        statements.append({"step": "unload", "sql": built["unload"]})
+        statements.append(
+            {
+                "step": "unload",
+                "sql": built["unload"],
+                "note": "the generation in the file names is taken when a run unloads",
+            }
+        )
         if self.prune_stale:
             prelude, stage = self._stage_statements(plan.account_id, plan.bucket)
             for sql in [*prelude, snowflake_list_sql(stage, plan.folder)]:
@@ -281,6 +301,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
     # -- a run ----------------------------------------------------------------------------
     def run_in_warehouse(self, context: Context) -> dict[str, Any]:
+        from workmagic_provider.generations import new_generation
         from workmagic_provider.sql import snowflake_describe_sql
         from workmagic_provider.warehouse.checks import evaluate
         from workmagic_provider.warehouse.snowflake_session import SnowflakeSession
@@ -288,7 +309,8 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         plan = self._plan(context)
         with SnowflakeSession(self.snowflake_hook()) as session:
             mapped = self._map(session.columns(snowflake_describe_sql(plan.source)))
-            built, checks = self._statements(plan, mapped)
+            generation = new_generation()
+            built, checks = self._statements(plan, mapped, generation)
             checked = evaluate(checks, self._one_row(session.run(built["checks"])))
             self.log.info("whole-window checks passed over %d rows", checked["rows"])
             sampled = self._validate_sample(session, built["sample"]) if "sample" in built else 0
@@ -308,8 +330,10 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
                     item["bytes"],
                     item["rows"],
                 )
-            removed, not_removed = (
-                self._remove_stale(session, plan, result["files"]) if self.prune_stale else ([], [])
+            settled = (
+                self._settle(session, plan, result["files"], generation)
+                if self.prune_stale
+                else _Settled()
             )
         summary = {
             "destination": plan.destination,
@@ -317,8 +341,10 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             "rows_unloaded": result["rows_unloaded"],
             "bytes": result["bytes"],
             "files": result["files"] or [],
-            "removed_stale": removed,
-            "stale_not_removed": not_removed,
+            "generation": generation,
+            "removed_stale": settled.removed,
+            "stale_not_removed": settled.refused,
+            "superseded_by": settled.superseded_by,
             "rows_checked": checked["rows"],
             "sample_rows_validated": sampled,
             "columns": {m.key: m.column.name for m in mapped},
@@ -330,7 +356,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             summary["rows_unloaded"],
             len(summary["files"]),
             summary["bytes"],
-            len(removed),
+            len(settled.removed),
         )
         return summary
 
@@ -368,17 +394,24 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         )
         return [create], TEMP_STAGE
 
-    def _remove_stale(
-        self, session: SnowflakeSession, plan: _Plan, written: list[dict[str, Any]] | None
-    ) -> tuple[list[str], list[str]]:
-        """Remove this flow's parts of the hour the unload did not write.
+    def _settle(
+        self,
+        session: SnowflakeSession,
+        plan: _Plan,
+        written: list[dict[str, Any]] | None,
+        generation: str,
+    ) -> _Settled:
+        """Settle the hour folder after the unload, through Snowflake's stage.
 
-        Returns (removed, stale but not removable). The new parts are in place either way, so
-        a REMOVE refused for lack of rights is a WARNING, not a failed (and re-unloading) task.
+        Parts of older runs of the hour are removed; if a newer complete run is there, this
+        run's own files are withdrawn instead (two runs never leave a mix). The new parts are in
+        place either way, so a REMOVE refused for lack of rights is a WARNING, not a failed
+        (and re-unloading) task.
         """
         from snowflake.connector.errors import ProgrammingError
 
         from workmagic_provider.sql import snowflake_list_sql, snowflake_remove_sql
+        from workmagic_provider.standards import plan_folder_settle
 
         folder = plan.folder
         if written is None:
@@ -387,30 +420,40 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
                 "were not removed",
                 folder.prefix,
             )
-            return [], []
+            return _Settled()
         prelude, stage = self._stage_statements(plan.account_id, plan.bucket)
         for statement in prelude:
             session.run(statement)
         listed = session.run(snowflake_list_sql(stage, folder))
-        owned = owned_part_pattern(folder.hour, "snowflake")
-        keep = {f["name"] for f in written}
         names = sorted({str(_lower_keys(row).get("name", "")).rsplit("/", 1)[-1] for row in listed})
-        stale = [n for n in names if owned.match(n) and n not in keep]
-        if not stale:
-            return [], []
+        mine = {f["name"] for f in written}
+        settle = plan_folder_settle(sorted({*names, *mine}), folder.hour, "snowflake", generation)
+        if settle.superseded_by:
+            self.log.warning(
+                "a newer run of %s (generation %s) finished meanwhile: its output is kept and "
+                "this run's %d files are withdrawn",
+                plan.destination,
+                settle.superseded_by,
+                len(mine),
+            )
+        doomed = sorted(set(settle.delete))
+        if not doomed:
+            return _Settled(superseded_by=settle.superseded_by)
         try:
-            session.run(snowflake_remove_sql(stage, folder, stale))
+            session.run(snowflake_remove_sql(stage, folder, doomed))
         except ProgrammingError as err:
             self.log.warning(
                 "the new parts of %s are delivered, but %d stale part(s) an earlier run left "
                 "could not be removed (%s): %s. Give WorkMagic's role s3:DeleteObject on the "
                 "account folder (see the README's privileges table) or remove them by hand",
                 plan.destination,
-                len(stale),
-                err.msg if hasattr(err, "msg") else err,
-                ", ".join(stale),
+                len(doomed),
+                getattr(err, "msg", None) or err,
+                ", ".join(doomed),
             )
-            return [], stale
-        for name in stale:
-            self.log.info("removed stale part %s%s", plan.destination, name)
-        return stale, []
+            return _Settled(refused=doomed, superseded_by=settle.superseded_by)
+        for name in doomed:
+            self.log.info("removed %s%s (an earlier run's part)", plan.destination, name)
+        return _Settled(
+            removed=[n for n in doomed if n not in mine], superseded_by=settle.superseded_by
+        )

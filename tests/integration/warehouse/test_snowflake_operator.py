@@ -22,6 +22,7 @@ from workmagic_provider.exceptions import (
     WorkMagicError,
     WorkMagicValidationError,
 )
+from workmagic_provider.generations import is_generation
 from workmagic_provider.operators.snowflake import (
     SnowflakeCopyToWorkMagicOperator,
     parse_unload_result,
@@ -87,7 +88,8 @@ SOURCE = (
 )
 EXPECTED_UNLOAD = (
     "COPY INTO 's3://workmagic-inbound-data/account-121226/order-geo-date-data/2026/03/08/02/"
-    f"2026-03-08-02-snowflake-0000' FROM (SELECT {JSON_OF_QUOTED_TABLE} AS json_row FROM "
+    "2026-03-08-02-snowflake-{generation}-0000' FROM "
+    f"(SELECT {JSON_OF_QUOTED_TABLE} AS json_row FROM "
     f"({SOURCE}) AS workmagic_src) "
     'STORAGE_INTEGRATION = "S3_ORDER_EXPORT_TO_WORKMAGIC" '
     "FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) MAX_FILE_SIZE = 1000000 OVERWRITE = TRUE "
@@ -119,7 +121,10 @@ def test_unload_statement_files_and_stale_parts(fake_snowflake: Any, clean_sandb
     assert statements[2].startswith("SELECT COUNT(*) AS workmagic_rows, ")
     assert statements[3].startswith(f"SELECT json_row FROM (SELECT {JSON_OF_QUOTED_TABLE}")
     assert statements[3].endswith("LIMIT 100")
-    assert fake_snowflake.unloads() == [EXPECTED_UNLOAD] == [statements[4]]
+    generation = summary["generation"]
+    assert is_generation(generation)
+    expected = EXPECTED_UNLOAD.replace("{generation}", generation)
+    assert fake_snowflake.unloads() == [expected] == [statements[4]]
     assert statements[5] == (
         'LIST @"SALES"."PUBLIC"."WORKMAGIC"/order-geo-date-data/2026/03/08/02/ '
         "PATTERN = '.*/2026-03-08-02-snowflake-[0-9]{4}[^/]*'"
@@ -131,7 +136,7 @@ def test_unload_statement_files_and_stale_parts(fake_snowflake: Any, clean_sandb
     assert len(statements) == 7
 
     objects = _objects(clean_sandbox)
-    written = FOLDER + "2026-03-08-02-snowflake-0000_0_0_0.json.gz"
+    written = FOLDER + f"2026-03-08-02-snowflake-{generation}-0000_0_0_0.json.gz"
     assert set(objects) == {written, foreign, other_hour}
     rows = [json.loads(line) for line in gzip.decompress(objects[written]).splitlines()]
     assert sorted(r["id"] for r in rows) == ["1", "2", "3"]
@@ -190,7 +195,7 @@ def test_ordinary_table_unloads_rows_that_validate(
         "total_price": "TOTAL_PRICE", "financial_status": "FINANCIAL_STATUS",
         "line_items": "LINE_ITEMS",
     }  # fmt: skip
-    (key,) = [k for k in _objects(clean_sandbox) if "snowflake-0000" in k]
+    (key,) = [k for k in _objects(clean_sandbox) if "-snowflake-" in k]
     body = gzip.decompress(_objects(clean_sandbox)[key])
     rows = [json.loads(line) for line in body.splitlines()]
     first = rows[0]
@@ -301,6 +306,17 @@ def test_without_delete_rights_new_parts_count_and_stale_are_reported(
     assert FOLDER + stale in _objects(clean_sandbox)
 
 
+def test_a_newer_complete_run_of_the_hour_wins(fake_snowflake: Any, clean_sandbox: Any) -> None:
+    """Two runs of one hour: the one that finds a newer run's files withdraws its own."""
+    _load_orders(fake_snowflake, ["2026-03-08 01:30:00"])
+    newer = FOLDER + "2026-03-08-02-snowflake-20991231T235959999999abcd-0000_0_0_0.json.gz"
+    clean_sandbox.aws.admin_client().put_object(Bucket=BUCKET, Key=newer, Body=b"newer run")
+    summary = _operator(stage="wm").execute(_context())
+    assert summary["superseded_by"] == "20991231T235959999999abcd"
+    assert list(_objects(clean_sandbox)) == [newer]  # only the newer run's output is left
+    assert summary["removed_stale"] == []
+
+
 def test_templated_select_and_temporary_stage(fake_snowflake: Any, clean_sandbox: Any) -> None:
     _load_orders(fake_snowflake, ["2026-03-08 01:30:00", "2026-03-08 05:00:00"])
     op = _operator(
@@ -320,7 +336,8 @@ def test_templated_select_and_temporary_stage(fake_snowflake: Any, clean_sandbox
     unload = fake_snowflake.unloads()[0]
     assert unload.startswith(
         "COPY INTO 's3://workmagic-inbound-data/account-121226/order-geo-date-data/2026/03/08/02/"
-        "2026-03-08-02-snowflake-0000' FROM (SELECT OBJECT_CONSTRUCT('id', \"id\", 'created_at', "
+        f"2026-03-08-02-snowflake-{summary['generation']}-0000' FROM "
+        "(SELECT OBJECT_CONSTRUCT('id', \"id\", 'created_at', "
         '"created_at", \'updated_at\', "updated_at", \'total_price\', "total_price") AS json_row '
         'FROM (SELECT "id", "created_at", "updated_at", "total_price" FROM orders WHERE'
     )
