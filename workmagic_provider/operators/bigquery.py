@@ -185,9 +185,14 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
             }
         }
 
-    def _staging(self) -> str:
+    #: what ``render_only`` shows when ``staging_uri`` is not set yet
+    STAGING_PLACEHOLDER = "gs://your-staging-bucket/workmagic/"
+
+    def _staging(self, *, rendering: bool = False) -> str:
         from workmagic_provider.sql import split_gcs_uri
 
+        if not self.staging_uri and rendering:
+            return self.STAGING_PLACEHOLDER
         if not self.staging_uri:
             raise WorkMagicConfigError(
                 "staging_uri is required: a gs://bucket/prefix/ of yours where the export is "
@@ -196,7 +201,9 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         bucket, prefix = split_gcs_uri(self.staging_uri, "staging_uri")
         return f"gs://{bucket}/{prefix}"
 
-    def _plan(self, hook: WorkMagicHook, context: Context, project_id: str) -> _Plan:
+    def _plan(
+        self, hook: WorkMagicHook, context: Context, project_id: str, *, rendering: bool = False
+    ) -> _Plan:
         from workmagic_provider.sql import bigquery_query_parameters
 
         folder = self.hour_folder(hook, context)
@@ -208,7 +215,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
             "params": params,
             "project": project_id,
             "location": self.location or None,
-            "staging": self._staging(),
+            "staging": self._staging(rendering=rendering),
             "destination": f"{hook.settings.bucket}/{folder.prefix}",
         }
         return _Plan(
@@ -219,10 +226,13 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
             export_key(self.dag_id, self.task_id, folder.hour, setting),
         )
 
-    def _export_config(self, plan: _Plan, attempt: int) -> dict[str, Any]:
+    def _export_config(
+        self, plan: _Plan, attempt: int, *, rendering: bool = False
+    ) -> dict[str, Any]:
         from workmagic_provider.sql import bigquery_export_sql, bigquery_staging_uri
 
-        uri = bigquery_staging_uri(self._staging(), plan.folder, f"{plan.key}_{attempt}")
+        staging = self._staging(rendering=rendering)
+        uri = bigquery_staging_uri(staging, plan.folder, f"{plan.key}_{attempt}")
         return self._query_config(bigquery_export_sql(uri, plan.select), plan.params)
 
     def _checks(self, plan: _Plan) -> tuple[str, list[Any]]:
@@ -296,7 +306,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
         hook = self.workmagic_hook()
         project_id = self.project_id or self._connection_project(hook)
-        plan = self._plan(hook, context, project_id)
+        plan = self._plan(hook, context, project_id, rendering=True)
         check_sql, _checks = self._checks(plan)
         location = self.location or "(the source dataset's location, read at run time)"
         statements: list[dict[str, Any]] = [
@@ -307,7 +317,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
             statements.append({"step": "sample", "sql": sample, "query_parameters": plan.params})
         export: dict[str, Any] = {
             "step": "export",
-            "sql": self._export_config(plan, 0)["query"]["query"],
+            "sql": self._export_config(plan, 0, rendering=True)["query"]["query"],
             "query_parameters": plan.params,
             "job_id": f"{plan.key}_0" if project_id else None,
             "project": project_id or None,
@@ -317,6 +327,11 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
                 f"validated into gs://{hook.settings.bucket}/{plan.folder.prefix}"
             ),
         }
+        if not self.staging_uri:
+            export["note"] = (
+                f"staging_uri is not set: rendered with {self.STAGING_PLACEHOLDER}; a run "
+                "needs it (Variable workmagic_bigquery_staging_uri in the example DAG)"
+            )
         if not project_id:
             export["note"] = (
                 f"the project (and so the job id) comes from the credentials of connection "
