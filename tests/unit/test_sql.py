@@ -76,13 +76,11 @@ def test_snowflake_unload_hour_day_year_boundaries(
 @pytest.mark.parametrize(("hour", "path", "start", "end"), BOUNDARIES)
 def test_bigquery_export_boundaries(hour: datetime, path: str, start: str, end: str) -> None:
     select = sql.bigquery_select(table="proj-1.sales.orders", updated_at_column="updated_at")
-    statement = sql.bigquery_export_sql(_folder(hour), BUCKET, select)
+    uri = sql.bigquery_staging_uri("gs://staging-1/wm", _folder(hour), "airflow_d_t_x_0")
+    statement = sql.bigquery_export_sql(uri, select)
     assert isinstance(sqlglot.parse_one(statement, read="bigquery"), exp.Export)
     stamp = path.replace("/", "-")
-    assert (
-        f"uri = 'gs://{BUCKET}/account-121226/order-geo-date-data/{path}/{stamp}-bigquery-*.json.gz'"
-        in statement
-    )
+    assert f"uri = 'gs://staging-1/wm/{stamp}/airflow_d_t_x_0/bigquery-*.json.gz'" in statement
     assert "format = 'JSON', compression = 'GZIP', overwrite = true" in statement
     params = sql.bigquery_query_parameters(_window(hour))
     assert [p["parameterValue"]["value"] for p in params] == [
@@ -107,6 +105,30 @@ def test_lookback_and_other_time_zones() -> None:
     assert sql.snowflake_timestamp(bounds[0]).startswith("TO_TIMESTAMP_TZ('2026-03-08 02:00:00")
     with pytest.raises(WorkMagicConfigError, match="aware"):
         sql.snowflake_timestamp(datetime(2026, 3, 8, 2))
+
+
+@pytest.mark.parametrize(
+    "staging", ["s3://b/p/", "gs://B/p/", "gs://b/../x/", "gs://b/a//c/", "gs://b/it's/", None]
+)
+def test_bigquery_staging_uri_is_refused_when_unusable(staging: object) -> None:
+    folder = _folder(datetime(2026, 3, 8, 2, tzinfo=UTC))
+    with pytest.raises(WorkMagicConfigError):
+        sql.bigquery_staging_uri(staging, folder, "id_0")  # type: ignore[arg-type]
+    with pytest.raises(WorkMagicConfigError):
+        sql.bigquery_staging_uri("gs://b/p/", folder, "../x")
+
+
+def test_bigquery_timestamp_text_is_rewritten_as_iso_z() -> None:
+    from workmagic_provider.operators.bigquery import normalise_bigquery_line
+
+    line = (
+        b'{"id":"7","created_at":"2026-03-08 01:30:00 UTC",'
+        b'"updated_at":"2026-03-08 02:10:00.123456 UTC","note":"at 2026-03-08 01:30:00 UTC"}'
+    )
+    assert normalise_bigquery_line(line) == (
+        b'{"id":"7","created_at":"2026-03-08T01:30:00Z",'
+        b'"updated_at":"2026-03-08T02:10:00.123456Z","note":"at 2026-03-08 01:30:00 UTC"}'
+    )
 
 
 def test_templated_select_snowflake_and_bigquery() -> None:
