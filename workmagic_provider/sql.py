@@ -1,6 +1,6 @@
 """SQL the warehouse flows send: Snowflake ``COPY INTO <location>`` and BigQuery ``EXPORT DATA``.
 
-Pure functions, no connection needed (design Decision 10):
+Pure functions, no connection needed:
 
 * window timestamps are generated here from the data interval and rendered as strict literals
   with an explicit format (Snowflake) or passed as ``TIMESTAMP`` query parameters (BigQuery);
@@ -10,7 +10,7 @@ Pure functions, no connection needed (design Decision 10):
   :func:`window_macros`), must be exactly one query, and must use both window bounds;
 * every statement built here is parsed with ``sqlglot`` in its dialect before it is returned.
 
-WorkMagic's samples (spec 7.5, 7.6) build paths by string replacement from ``CURRENT_TIMESTAMP``
+WorkMagic's sample scripts build paths by string replacement from ``CURRENT_TIMESTAMP``
 and select ``now() - 2 hours``; here the hour folder and the window both come from the run's
 data interval, so any hour can be re-run or backfilled.
 """
@@ -570,7 +570,7 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
     """``workmagic-provider setup-sql snowflake``: print the one-time Snowflake setup SQL.
 
     Values come from a ``workmagic`` connection (``--conn-id``) or flags. This is the only
-    place the External ID is printed (design Decision 12): the user asked for this SQL.
+    place the External ID is printed: the user asked for this SQL.
     """
     out = out or sys.stdout
     parser = argparse.ArgumentParser(
