@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.files.object_sources import GLOB_CHARS as _GLOB_CHARS
-from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path
+from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path, shared_state_path
 from workmagic_provider.operators.upload import UploadToWorkMagicOperator
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
 
             hour = f"{folder.hour:%Y/%m/%d/%H}"
             self._manifest = ImportManifest(
-                as_storage_path(self.manifest_path),
+                shared_state_path(self.manifest_path, "manifest_path", self.single_machine),
                 destination.removesuffix("/").removesuffix(hour),  # bucket/account/category
                 hour,
                 self.on_duplicate,

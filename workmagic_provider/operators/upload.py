@@ -15,6 +15,7 @@ from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.operators.base import WorkMagicBaseOperator
 from workmagic_provider.operators.empty_hour import OnEmpty, report_empty, validate_on_empty
 from workmagic_provider.operators.inputs import RejectedWriter as _RejectedWriter
+from workmagic_provider.operators.inputs import as_bool, shared_state_path
 from workmagic_provider.operators.inputs import as_list as _as_list
 from workmagic_provider.operators.inputs import as_storage_path as _as_storage_path
 from workmagic_provider.rejections import (
@@ -48,6 +49,9 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
     :param max_rejected_fraction: with ``on_invalid="skip"``, the share of rows that may be
         rejected before the task fails instead, before anything is published (default 0.5, so
         a run that rejected every row fails; 1.0 never fails).
+    :param single_machine: allow ``rejected_path`` (and the file import's ``manifest_path``) on
+        the worker's own disk: only when every task runs on one machine or the path is a mount
+        all workers share (templated; default False).
     :param on_empty: when the hour has no row at all: ``"warn"`` (default: a WARNING and
         ``"empty": true`` in XCom), ``"fail"``, or ``"skip"`` (the task is skipped).
     """
@@ -57,6 +61,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         "source",
         "rows",
         "rejected_path",
+        "single_machine",
     )
 
     def __init__(
@@ -72,9 +77,11 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         flow: str = "upload",
         max_rejected_fraction: float = DEFAULT_MAX_REJECTED_FRACTION,
         on_empty: OnEmpty = "warn",
+        single_machine: Any = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.single_machine = single_machine
         self.max_rejected_fraction = validate_max_fraction(max_rejected_fraction)
         self.on_empty = validate_on_empty(on_empty)
         if source is None and rows is None:
@@ -156,8 +163,14 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         sink = StorePartSink(store, folder.prefix, {"workmagic-flow": self.flow})
         report = ValidationReport(self.schema)
         destination = store.uri(folder.prefix)
+        self.single_machine = as_bool(self.single_machine, "single_machine")
+        rejected_path = (
+            shared_state_path(self.rejected_path, "rejected_path", self.single_machine)
+            if self.rejected_path
+            else None
+        )
         self.prepare(context, destination, folder)
-        with _RejectedWriter(self.rejected_path) as sidecar:
+        with _RejectedWriter(rejected_path) as sidecar:
             self._rejected = self.rejected_consumer(sidecar.write if self.rejected_path else None)
             result = upload_lines(
                 self.input_lines(report),
