@@ -223,7 +223,7 @@ def test_a_manifest_on_a_workers_own_disk_is_refused(
             source=str(source),
             manifest_path=str(tmp_path / worker / "manifest.json"),
         )
-        with pytest.raises(WorkMagicConfigError, match="manifest_path .* is on this worker's disk"):
+        with pytest.raises(WorkMagicConfigError, match=r"manifest_path .* on this worker's disk"):
             operator.execute({"data_interval_start": H1})  # type: ignore[arg-type]
     assert parts(H1) == {}  # nothing imported by either
     kept = OrderFileToWorkMagicOperator(
