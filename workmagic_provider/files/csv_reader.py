@@ -1,9 +1,21 @@
 """CSV reader: delimiter detection, UTF-8 with or without BOM, quoted fields over several lines.
 
 Yields ``(line_number, fields)`` where ``line_number`` is the line a record starts on (the
-header is line 1), so a record with an embedded newline is reported where a user finds it.
-Blank lines are skipped. Checking the record width against the header is the caller's job
-(:mod:`workmagic_provider.files.tables`), which reports ragged records as row errors.
+header is line 1), so a record with an embedded line break is reported where a user finds it.
+Lines end with ``\\n``, ``\\r\\n`` or a lone ``\\r`` (each read as a line break; one inside a
+quoted field is kept as ``\\n``). Blank lines are skipped. Checking the width of single-line
+records against the header is the caller's job (:mod:`workmagic_provider.files.grouping`).
+
+One bad line never swallows the rest of the file. A record is parsed from as few lines as the
+``csv`` module needs; when it needs more than one line, its quoted field is trusted only if
+
+* it closes within ``max_record_lines`` lines (default :data:`MAX_RECORD_LINES`), and
+* the record then has the header's number of fields,
+
+otherwise (and at any ``csv`` error, e.g. a field over its size limit, or a line that is not
+UTF-8) the record's first line is a row error and reading goes on at the line after it, so an
+unterminated ``"`` costs exactly its own row. Work stays linear: a line is re-read at most
+``max_record_lines`` times.
 """
 
 from __future__ import annotations
@@ -11,16 +23,23 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from workmagic_provider.exceptions import WorkMagicInputError
+from workmagic_provider.files.jsonl import split_lines
 
 #: Delimiters tried, in order of preference when several split the header equally well.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SAMPLE_BYTES = 64 * 1024
+#: Lines one quoted field may span before its opening line counts as an unterminated quote.
+MAX_RECORD_LINES = 100
 _SAMPLE_RECORDS = 50
+_BOM = b"\xef\xbb\xbf"
+
+#: Receives a record the reader rejects itself: start line, reason, the line's text.
+Problem = Callable[[int, str, str], None]
 
 
 class _Prefixed(io.RawIOBase):
@@ -42,6 +61,14 @@ class _Prefixed(io.RawIOBase):
         chunk = self.tail.read(len(buffer))
         buffer[: len(chunk)] = chunk
         return len(chunk)
+
+
+class _Reject(Exception):
+    """The record starting at the current line cannot be read (reason in ``args[0]``)."""
+
+    def __init__(self, reason: str, skip_to: int | None = None) -> None:
+        super().__init__(reason)
+        self.skip_to = skip_to  # the last line that is part of the bad record, if known
 
 
 def detect_delimiter(sample: str, name: str = "input") -> str:
@@ -80,36 +107,118 @@ def detect_delimiter(sample: str, name: str = "input") -> str:
     return chosen
 
 
+class _Lines:
+    """Numbered physical lines of a byte stream, with lines put back to be read again."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._source = split_lines(stream)
+        self._number = 0
+        self._back: list[tuple[int, bytes | None]] = []  # a stack: next line last
+
+    def next(self) -> tuple[int, bytes | None] | None:
+        """``(number, bytes)``; bytes ``None`` for a line too long to keep; None at the end."""
+        if self._back:
+            return self._back.pop()
+        found = next(self._source, None)
+        if found is None:
+            return None
+        self._number += 1
+        line, too_long = found
+        if self._number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        return self._number, None if too_long else line
+
+    def put_back(self, lines: list[tuple[int, bytes | None]]) -> None:
+        self._back.extend(reversed(lines))
+
+
+def _text(number: int, line: bytes | None) -> str:
+    if line is None:
+        raise _Reject(f"line {number} is too long to be a CSV record", number)
+    try:
+        return line.decode("utf-8") + "\n"
+    except UnicodeDecodeError as err:
+        raise _Reject(
+            f"line {number} is not UTF-8 text (byte 0x{line[err.start]:02x} at column "
+            f"{err.start + 1}); save the file as UTF-8",
+            number,
+        ) from None
+
+
 def iter_csv_records(
-    stream: IO[bytes], name: str = "input", delimiter: str | None = None
+    stream: IO[bytes],
+    name: str = "input",
+    delimiter: str | None = None,
+    *,
+    problem: Problem | None = None,
+    max_record_lines: int = MAX_RECORD_LINES,
 ) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(start line, fields)`` of every non-blank CSV record of a UTF-8 byte stream."""
+    """Yield ``(start line, fields)`` of every non-blank CSV record of a UTF-8 byte stream.
+
+    ``problem(line, reason, text)`` receives records that cannot be read (see the module
+    docstring); without it they raise :class:`WorkMagicInputError`, and so does a header that
+    cannot be read.
+    """
     head = stream.read(SAMPLE_BYTES)
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    sample = head.decode("utf-8", errors="ignore")
     if delimiter is None:
-        delimiter = detect_delimiter(sample, name)
-    text = io.TextIOWrapper(
-        io.BufferedReader(_Prefixed(head, stream), buffer_size=SAMPLE_BYTES),
-        encoding="utf-8",
-        newline="",
-    )
-    reader = csv.reader(text, delimiter=delimiter)
-    line = 0
-    while True:
-        start = line + 1
+        delimiter = detect_delimiter(head.removeprefix(_BOM).decode("utf-8", "ignore"), name)
+    lines = _Lines(io.BufferedReader(_Prefixed(head, stream), buffer_size=SAMPLE_BYTES))
+    width: int | None = None  # the header's, once read
+    while (first := lines.next()) is not None:
+        start, line = first
+        taken = [first]
         try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            raise WorkMagicInputError(f"{name}: line {reader.line_num}: {err}") from err
-        except UnicodeDecodeError as err:
-            raise WorkMagicInputError(
-                f"{name} is not UTF-8 text (after line {reader.line_num}): {err.reason}"
-            ) from err
-        line = reader.line_num
+            record = _parse(lines, taken, delimiter, max_record_lines)
+            if len(taken) > 1 and width is not None and len(record) != width:
+                raise _Reject(
+                    f"a quoted field opened on line {start} makes a record of {len(record)} "
+                    f"fields over lines {start}-{taken[-1][0]} (the header has {width}); an "
+                    'unterminated " is read as part of this line only'
+                )
+        except _Reject as err:
+            if width is None or problem is None:
+                raise WorkMagicInputError(f"{name}: line {start}: {err}") from None
+            problem(start, str(err), _shown(line))
+            if err.skip_to is not None:  # that line is unreadable: go on after it
+                taken = [t for t in taken if t[0] > err.skip_to]
+                lines.put_back(taken)
+            else:
+                lines.put_back(taken[1:])
+            continue
         if not record or (len(record) == 1 and not record[0].strip()):
             continue
+        if width is None:
+            width = len(record)
         yield start, record
+
+
+def _parse(
+    lines: _Lines, taken: list[tuple[int, bytes | None]], delimiter: str, max_lines: int
+) -> list[str]:
+    """One record from ``taken[0]`` and as many following lines as its quotes need."""
+
+    def feed() -> Iterator[str]:
+        yield _text(*taken[0])
+        while True:
+            if len(taken) >= max_lines:
+                raise _Reject(
+                    f"a quoted field opened on line {taken[0][0]} is not closed within "
+                    f"{max_lines} lines"
+                )
+            found = lines.next()
+            if found is None:
+                raise _Reject(f"a quoted field opened on line {taken[0][0]} is never closed")
+            taken.append(found)
+            yield _text(*found)
+
+    try:
+        return next(csv.reader(feed(), delimiter=delimiter), [])
+    except csv.Error as err:
+        raise _Reject(str(err)) from None
+
+
+def _shown(line: bytes | None) -> str:
+    """The rejected line as text for the rejected-rows sidecar (undecodable bytes escaped)."""
+    if line is None:
+        return ""
+    return line.decode("utf-8", errors="backslashreplace")

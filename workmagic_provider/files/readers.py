@@ -7,6 +7,11 @@ the file import read files the same way. The format is detected from the content
 archive is a workbook, a first character ``{`` is JSON Lines, anything else is CSV (its
 delimiter is detected too).
 
+Every input problem is a row error where one row is at fault (a line that is not UTF-8 or
+too long, an unterminated quote, a record too large to keep), and an unusable file raises
+:class:`WorkMagicInputError` naming it. Rows of a workbook's other sheets are not read, with a
+warning (:attr:`InputReader.warnings`).
+
 Table inputs (CSV, Excel) go through the header mapping (:mod:`.headers`), grouping
 (:mod:`.grouping`) and, for imported rows, cleaning (:mod:`.cleaning`); JSON Lines must already
 have the schema's shape (spec R7) and pass through untouched. Keys must be unique within the
@@ -18,12 +23,15 @@ already imported.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from typing import IO, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
 from workmagic_provider.files.duplicates import KeySet, key_digest
+from workmagic_provider.files.jsonl import JSON_STRING, bracket_depth
 from workmagic_provider.files.sources import open_binary, source_name
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY, SchemaOptions, ValidationReport
 from workmagic_provider.schemas.report import ROW
@@ -36,6 +44,7 @@ Rejected = Callable[[int, Any], None]
 #: text rejects the record with that reason.
 Gate = Callable[[int, int], str | None]
 
+log = logging.getLogger(__name__)
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -58,6 +67,43 @@ def detect_format(head: bytes, name: str = "input") -> str:
     return "csv"
 
 
+_KEY_FIELDS = {"custom-site": b'"id"', "enrich": b'"order_id"'}
+_KEY_VALUE = re.compile(rb'\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9]+(?![0-9.eE]))')
+
+
+def json_key_of(schema: str, raw: bytes) -> tuple[str, tuple[Any, ...]] | bool | None:
+    """The key of a JSON Lines record read off its bytes; ``False`` if it takes a parse.
+
+    The first ``"id"`` key (``"order_id"`` for enrich) counts when the text before it holds
+    no open string and sits one bracket deep (a top-level field); anything else (a nested
+    ``id`` first, an escaped quote, a composite imported key) falls back to ``json.loads``.
+    """
+    name = _KEY_FIELDS.get(schema)
+    if name is None:
+        return False
+    at = raw.find(name)
+    if at < 0:
+        return False
+    found = _KEY_VALUE.match(raw, at + len(name))
+    if found is None:
+        return False
+    before = raw[:at]
+    if b'"' in before:
+        before = JSON_STRING.sub(b"", before)
+        if b'"' in before:
+            return False
+    if bracket_depth(before) != 1 or before.count(b"{") != 1:
+        return False
+    token = found.group(1)
+    try:
+        value = json.loads(token)
+    except ValueError:
+        return False
+    if value == "":
+        return None
+    return name.strip(b'"').decode(), (value,)
+
+
 def key_of(schema: str, record: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
     """The field that names a record's key and the key's parts, or None if it has none."""
     if schema == "imported":
@@ -76,8 +122,8 @@ class InputReader:
     """Reads the files of one import for ``schema`` into one report.
 
     :param clean: clean imported rows of tables (see :mod:`.cleaning`); counts in ``cleaned``.
-    :param unique: reject repeated keys; ``None`` (default) checks tables only, so plain JSON
-        Lines conversion keeps its fast path (the file import passes ``True``).
+    :param unique: reject repeated keys (default), in every format: WorkMagic takes each key
+        once per import.
     :param rejected: receives rows the reader rejects itself (ragged, conflicting, duplicate).
     :param gate: see :data:`Gate`; given, every record's key is computed (JSON Lines too).
     """
@@ -91,7 +137,7 @@ class InputReader:
         input_format: str = "auto",
         clean: bool = True,
         day_first: bool = False,
-        unique: bool | None = None,
+        unique: bool = True,
         rejected: Rejected | None = None,
         gate: Gate | None = None,
     ) -> None:
@@ -116,6 +162,8 @@ class InputReader:
         self._table_counts: Counter[str] = Counter()
         self.dropped = 0
         self.duplicates = 0
+        #: problems that reject no row (e.g. a workbook sheet that is not read)
+        self.warnings: list[str] = []
 
     @property
     def cleaned(self) -> dict[str, int]:
@@ -131,6 +179,7 @@ class InputReader:
             "cleaned": self.cleaned,
             "duplicates": self.duplicates,
             "dropped_already_imported": self.dropped,
+            "warnings": list(self.warnings),
         }
 
     def close(self) -> None:
@@ -159,15 +208,22 @@ class InputReader:
         from workmagic_provider.files.jsonl import iter_lines
 
         last = offset
-        check = self.unique is True or self.gate is not None
-        for number, raw in iter_lines(stream, name):
+
+        def problem(number: int, reason: str) -> None:
+            self._reject(offset + number, ROW, reason, None, b"")
+
+        check = self.unique or self.gate is not None
+        for number, raw in iter_lines(stream, name, problem):
             last = row = offset + number
             if check:
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    record = None  # validation reports it
-                if isinstance(record, dict) and not self._admit(row, record, raw):
+                found = json_key_of(self.schema, raw)
+                if found is False:
+                    try:
+                        record = json.loads(raw)
+                    except (ValueError, RecursionError):
+                        record = None  # validation reports it
+                    found = key_of(self.schema, record) if isinstance(record, dict) else None
+                if found is not None and not self._admit(row, found, None, raw):  # type: ignore[arg-type]
                     continue
             yield row, raw
         return last
@@ -182,11 +238,14 @@ class InputReader:
         if fmt == "excel":
             from workmagic_provider.files.excel import iter_excel_records
 
-            rows = iter_excel_records(stream, name)
+            rows = iter_excel_records(stream, name, self._warn)
         else:
             from workmagic_provider.files.csv_reader import iter_csv_records
 
-            rows = iter_csv_records(stream, name)
+            def problem(line: int, reason: str, text: str) -> None:
+                self._reject(offset + line, ROW, reason, None, text)
+
+            rows = iter_csv_records(stream, name, problem=problem)
         try:
             _, header = next(rows)
         except StopIteration:
@@ -205,7 +264,7 @@ class InputReader:
             rejected=shifted,
             name=name,
         )
-        check = self.unique is not False
+        check = self.unique
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         cleaner = self.cleaner
         try:
@@ -213,21 +272,24 @@ class InputReader:
                 row = offset + line
                 if cleaner is not None:
                     cleaner.clean(record)
-                if (check or self.gate is not None) and not self._admit(row, record, None):
-                    continue
+                if check or self.gate is not None:
+                    found = key_of(self.schema, record)
+                    if found is not None and not self._admit(row, found, record, None):
+                        continue
                 yield row, dumps(record)
         finally:
             self._table_counts.update(table.counts)
         return offset + table.last_line
 
     # -- keys ------------------------------------------------------------------------------
-    def _admit(self, row: int, record: dict[str, Any], raw: Any) -> bool:
-        found = key_of(self.schema, record)
-        if found is None:
-            return True
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
+
+    def _admit(self, row: int, found: tuple[str, tuple[Any, ...]], record: Any, raw: Any) -> bool:
         field, parts = found
         digest = key_digest(parts)
-        if self.unique is not False:
+        if self.unique:
             first = self.keys.add(digest, row)
             if first is not None:
                 self.duplicates += 1
@@ -278,14 +340,3 @@ def _peek(stream: IO[bytes], name: str) -> bytes:
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise WorkMagicInputError(f"{name} is not a readable gzip file: {err}") from err
     return head[:64]
-
-
-def read_input(
-    source: Any,
-    schema: str,
-    report: ValidationReport,
-    **kwargs: Any,
-) -> Iterator[tuple[int, bytes | str]]:
-    """Numbered JSON lines of one input file of any supported format (see :class:`InputReader`)."""
-    reader = InputReader(schema, report, **kwargs)
-    return reader.read(source)
