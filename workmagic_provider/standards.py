@@ -67,8 +67,18 @@ def to_utc_hour(moment: datetime) -> datetime:
             f"datetime {moment.isoformat()} has no time zone; pass an aware datetime "
             "(Airflow's data_interval_start is one)"
         )
-    utc = moment.astimezone(timezone.utc)
+    utc = _as_utc(moment)
     return datetime(utc.year, utc.month, utc.day, utc.hour, tzinfo=timezone.utc)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a clear error where that leaves years 1-9999 (9999-12-31T23:30-05:00)."""
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise WorkMagicConfigError(
+            f"{moment.isoformat()} is out of range once converted to UTC (years 1 to 9999)"
+        ) from None
 
 
 def parse_hour(text: str) -> datetime:
@@ -112,7 +122,7 @@ def to_utc(moment: datetime) -> datetime:
     """A plain ``datetime`` in UTC (pendulum's DateTime loses its zone in some arithmetic)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise WorkMagicConfigError(f"datetime {moment.isoformat()} has no time zone")
-    utc = moment.astimezone(timezone.utc)
+    utc = _as_utc(moment)
     return datetime(
         utc.year,
         utc.month,

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from workmagic_provider.schemas.common import SchemaOptions
 from workmagic_provider.schemas.report import ValidationReport
+from workmagic_provider.schemas.strict import changed_value
 from workmagic_provider.schemas.validate import get_codec, record_errors
 
 #: A batch is sent once it holds this many raw bytes ...
@@ -163,15 +164,22 @@ class BatchValidator:
             raw = data[start:end]
             start = end
             try:
-                out.append(dump(validate(raw), exclude_none=True))
+                line = dump(validate(raw), exclude_none=True)
             except ValidationError as error:
                 try:
-                    out.append(codec.recheck(raw, error))
+                    line = codec.recheck(raw, error)
                 except ValidationError as err:
                     record_errors(report, row, err, model, raw)
                     if keep_rejected:
                         rejected.append((row, raw))
                     continue
+            changed = changed_value(raw, line)
+            if changed is not None:
+                report.add(row, *changed)
+                if keep_rejected:
+                    rejected.append((row, raw))
+                continue
+            out.append(line)
             valid_rows.append(row)
         report.rows_valid = len(valid_rows)
         out.append(b"")
