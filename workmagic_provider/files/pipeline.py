@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,9 @@ from typing import Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
 from workmagic_provider.files.parallel import ParallelStats, resolve_workers, validate_json_batches
-from workmagic_provider.files.part_writer import Part, PartWriter
+from workmagic_provider.files.part_writer import Part, PartWriter, oversized_to_report
 from workmagic_provider.files.sinks import PartSink, remove_stale_parts
+from workmagic_provider.files.spool import spool_folder
 from workmagic_provider.schemas import SchemaOptions, ValidationReport
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HourFolder, owned_part_pattern
 
@@ -94,7 +94,7 @@ def upload_lines(
     result = UploadResult(report=report)
     stats = ParallelStats()
     first_error = len(report.errors)
-    with tempfile.TemporaryDirectory(prefix="workmagic-parts-") as spool:
+    with spool_folder() as spool:
         spool_dir = Path(spool)
 
         def spool_part(name: str, data: bytes) -> str:
@@ -106,6 +106,7 @@ def upload_lines(
             spool_part,
             max_part_bytes=max_part_bytes,
             compresslevel=compresslevel,
+            on_oversized=oversized_to_report(report, rejected),
         )
         batches = validate_json_batches(
             lines,
