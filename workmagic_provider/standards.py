@@ -51,6 +51,21 @@ def validate_data_category(value: object) -> str:
     return value
 
 
+_ROLE_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+def validate_role_arn(value: object) -> str:
+    """An IAM role ARN as WorkMagic issues it: ``arn:aws:iam::<12 digits>:role/<name>``."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not _ROLE_ARN_RE.fullmatch(text):
+        shown = repr(value[:80]) if isinstance(value, str) else type(value).__name__
+        raise WorkMagicConfigError(
+            "role ARN must look like arn:aws:iam::123456789012:role/AmazonS3FolderAccess121226 "
+            f"(copy it from WorkMagic's UI), got {shown}"
+        )
+    return text
+
+
 def validate_flow(value: str) -> str:
     """Flow names become part of object names; keep them short lowercase identifiers."""
     if not isinstance(value, str) or not _FLOW_RE.fullmatch(value):
