@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
-from workmagic_provider.schemas.report import ROW
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HARD_LIMIT_BYTES
 
 _GZIP_WRAPPER_BYTES = 18  # 10-byte header + 8-byte trailer
@@ -71,6 +70,8 @@ def oversized_reason(row: bytes, max_part_bytes: int, compresslevel: int = 6) ->
 
 def oversized_to_report(report: Any, rejected: Callable[[int, bytes], None] | None = None) -> Any:
     """An :data:`OversizedConsumer` that makes an oversized valid row that row's error."""
+
+    from workmagic_provider.schemas.report import ROW
 
     def consume(row: int | None, data: bytes, reason: str) -> None:
         report.rows_valid -= 1  # it was counted valid by validation
