@@ -3,7 +3,7 @@
 Yields ``(line_number, fields)`` where ``line_number`` is the line a record starts on (the
 header is line 1), so a record with an embedded line break is reported where a user finds it.
 Lines end with ``\\n``, ``\\r\\n`` or a lone ``\\r`` (each read as a line break; one inside a
-quoted field is kept as ``\\n``). Blank lines are skipped. Checking the width of single-line
+quoted field is kept as it is). Blank lines are skipped. Checking the width of single-line
 records against the header is the caller's job (:mod:`workmagic_provider.files.grouping`).
 
 One bad line never swallows the rest of the file. A record is parsed from as few lines as the
@@ -111,7 +111,7 @@ class _Lines:
     """Numbered physical lines of a byte stream, with lines put back to be read again."""
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self._source = split_lines(stream)
+        self._source = split_lines(stream, keepends=True)
         self._number = 0
         self._back: list[tuple[int, bytes | None]] = []  # a stack: next line last
 
@@ -136,7 +136,7 @@ def _text(number: int, line: bytes | None) -> str:
     if line is None:
         raise _Reject(f"line {number} is too long to be a CSV record", number)
     try:
-        return line.decode("utf-8") + "\n"
+        return line.decode("utf-8")
     except UnicodeDecodeError as err:
         raise _Reject(
             f"line {number} is not UTF-8 text (byte 0x{line[err.start]:02x} at column "
@@ -221,4 +221,4 @@ def _shown(line: bytes | None) -> str:
     """The rejected line as text for the rejected-rows sidecar (undecodable bytes escaped)."""
     if line is None:
         return ""
-    return line.decode("utf-8", errors="backslashreplace")
+    return line.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")

@@ -37,26 +37,38 @@ MAX_OBJECT_BYTES = 16 * 1024 * 1024
 #: Strings (with escapes) of one line: brackets inside them do not count.
 JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
+_EOL = re.compile(rb"(\r\n|\r|\n)")
+
 #: Receives a row the reader rejects itself: row (line) number and the reason.
 Problem = Callable[[int, str], None]
 
 
-def split_lines(stream: IO[bytes], limit: int = MAX_OBJECT_BYTES) -> Iterator[tuple[bytes, bool]]:
+def split_lines(
+    stream: IO[bytes], limit: int = MAX_OBJECT_BYTES, keepends: bool = False
+) -> Iterator[tuple[bytes, bool]]:
     """``(line, too_long)`` for every line of ``stream``, any line ending, in bounded memory.
 
-    A line longer than ``limit`` comes back as ``(b"", True)``; its bytes are dropped.
+    ``keepends`` keeps each line's own ending (``\\r\\n``, ``\\r`` or ``\\n``; CSV needs it
+    for line breaks inside quoted fields); otherwise endings are dropped. A line longer than
+    ``limit`` comes back as ``(b"", True)``; its bytes are not kept.
     """
     parts: list[bytes] = []
     size = 0
     too_long = False
-    carry_cr = False
-    while data := stream.read(_CHUNK):
-        if carry_cr and data[:1] == b"\n":
-            data = data[1:]  # the \n of a \r\n split between two reads
-        carry_cr = data.endswith(b"\r")
-        if b"\r" in data:
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        pieces = data.split(b"\n")
+    tail = b""  # a \r at the end of a read: it may be the first half of \r\n
+    while True:
+        data = stream.read(_CHUNK)
+        end_of_input = not data
+        data = tail + data if tail else data
+        tail = b""
+        if not end_of_input and data.endswith(b"\r"):
+            data, tail = data[:-1], b"\r"
+        if keepends:
+            pieces, endings = _split_keeping_ends(data)
+        else:
+            if b"\r" in data:
+                data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            pieces, endings = data.split(b"\n"), None
         for index, piece in enumerate(pieces):
             if not too_long and piece:
                 size += len(piece)
@@ -66,10 +78,23 @@ def split_lines(stream: IO[bytes], limit: int = MAX_OBJECT_BYTES) -> Iterator[tu
                     parts.append(piece)
             if index == len(pieces) - 1:
                 break  # not terminated yet: the line goes on in the next read
-            yield (b"", True) if too_long else (b"".join(parts), False)
+            if too_long:
+                yield b"", True
+            else:
+                if endings is not None:
+                    parts.append(endings[index])
+                yield b"".join(parts), False
             parts, size, too_long = [], 0, False
+        if end_of_input:
+            break
     if parts or too_long:
         yield (b"", True) if too_long else (b"".join(parts), False)
+
+
+def _split_keeping_ends(data: bytes) -> tuple[list[bytes], list[bytes]]:
+    """``data`` split at every line ending: the pieces (one more) and the endings between."""
+    pieces = _EOL.split(data)
+    return pieces[0::2], pieces[1::2]
 
 
 def bracket_depth(line: bytes) -> int:
