@@ -52,7 +52,7 @@ def split_lines(
     for line breaks inside quoted fields); otherwise endings are dropped. A line longer than
     ``limit`` comes back as ``(b"", True)``; its bytes are not kept.
     """
-    parts: list[bytes] = []
+    parts: list[bytes] = []  # pieces of the line not terminated yet
     size = 0
     too_long = False
     tail = b""  # a \r at the end of a read: it may be the first half of \r\n
@@ -69,22 +69,30 @@ def split_lines(
             if b"\r" in data:
                 data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             pieces, endings = data.split(b"\n"), None
-        for index, piece in enumerate(pieces):
-            if not too_long and piece:
-                size += len(piece)
-                if size > limit:
-                    too_long, parts = True, []
-                else:
-                    parts.append(piece)
-            if index == len(pieces) - 1:
-                break  # not terminated yet: the line goes on in the next read
-            if too_long:
+        last = len(pieces) - 1
+        if last:  # the first piece ends the pending line, the middle ones are whole lines
+            first = pieces[0]
+            if too_long or size + len(first) > limit:
                 yield b"", True
             else:
-                if endings is not None:
-                    parts.append(endings[index])
-                yield b"".join(parts), False
+                if parts:
+                    parts.append(first)
+                    first = b"".join(parts)
+                yield (first + endings[0] if endings is not None else first), False
             parts, size, too_long = [], 0, False
+            for index in range(1, last):
+                piece = pieces[index]
+                if len(piece) > limit:
+                    yield b"", True
+                else:
+                    yield (piece + endings[index] if endings is not None else piece), False
+        rest = pieces[last]
+        if rest and not too_long:
+            size += len(rest)
+            if size > limit:
+                too_long, parts = True, []
+            else:
+                parts.append(rest)
         if end_of_input:
             break
     if parts or too_long:

@@ -31,7 +31,6 @@ from typing import IO, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
 from workmagic_provider.files.duplicates import KeySet, key_digest
-from workmagic_provider.files.jsonl import JSON_STRING, bracket_depth
 from workmagic_provider.files.sources import open_binary, source_name
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY, SchemaOptions, ValidationReport
 from workmagic_provider.schemas.report import ROW
@@ -67,41 +66,32 @@ def detect_format(head: bytes, name: str = "input") -> str:
     return "csv"
 
 
-_KEY_FIELDS = {"custom-site": b'"id"', "enrich": b'"order_id"'}
-_KEY_VALUE = re.compile(rb'\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9]+(?![0-9.eE]))')
+#: A record's key as its first field, the common shape (``{"id": "A-1", ...``): read off the
+#: bytes; a string with escapes, another position or a composite key takes a parse.
+_FIRST_KEY = {
+    schema: re.compile(rb'\{\s*"' + field + rb'"\s*:\s*(?:"([^"\\]*)"|(-?[0-9]+)[\s,}])')
+    for schema, field in (("custom-site", b"id"), ("enrich", b"order_id"))
+}
+_KEY_NAMES = {"custom-site": "id", "enrich": "order_id"}
 
 
 def json_key_of(schema: str, raw: bytes) -> tuple[str, tuple[Any, ...]] | bool | None:
-    """The key of a JSON Lines record read off its bytes; ``False`` if it takes a parse.
-
-    The first ``"id"`` key (``"order_id"`` for enrich) counts when the text before it holds
-    no open string and sits one bracket deep (a top-level field); anything else (a nested
-    ``id`` first, an escaped quote, a composite imported key) falls back to ``json.loads``.
-    """
-    name = _KEY_FIELDS.get(schema)
-    if name is None or raw[-1:] != b"}":  # a cut-off record has no key: validation rejects it
+    """The key of a JSON Lines record read off its bytes; ``False`` if it takes a parse."""
+    pattern = _FIRST_KEY.get(schema)
+    if pattern is None or raw[-1:] != b"}":  # a cut-off record: validation rejects it
         return False
-    at = raw.find(name)
-    if at < 0:
-        return False
-    found = _KEY_VALUE.match(raw, at + len(name))
+    found = pattern.match(raw)
     if found is None:
         return False
-    before = raw[:at]
-    if b'"' in before:
-        before = JSON_STRING.sub(b"", before)
-        if b'"' in before:
-            return False
-    if bracket_depth(before) != 1 or before.count(b"{") != 1:
-        return False
-    token = found.group(1)
-    try:
-        value = json.loads(token)
-    except ValueError:
-        return False
-    if value == "":
+    text, number = found.groups()
+    if text is None:
+        return _KEY_NAMES[schema], (int(number),)
+    if not text:
         return None
-    return name.strip(b'"').decode(), (value,)
+    try:
+        return _KEY_NAMES[schema], (text.decode(),)
+    except UnicodeDecodeError:
+        return None  # not UTF-8: validation rejects the row
 
 
 def key_of(schema: str, record: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
@@ -192,15 +182,21 @@ class InputReader:
 
         Returns the last row number used, so the next input continues after it.
         """
+        import gzip
+        import zlib
+
         name = source_name(source)
         with open_binary(source) as stream:
             fmt = self.input_format
             if fmt == "auto":
                 fmt = detect_format(_peek(stream, name), name)
             self.formats[fmt] += 1
-            if fmt == "jsonl":
-                return (yield from self._read_json_lines(stream, name, offset))
-            return (yield from self._read_table(stream, fmt, name, offset))
+            try:
+                if fmt == "jsonl":
+                    return (yield from self._read_json_lines(stream, name, offset))
+                return (yield from self._read_table(stream, fmt, name, offset))
+            except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+                raise WorkMagicInputError(f"{name} is not a readable gzip file: {err}") from None
 
     def _read_json_lines(
         self, stream: IO[bytes], name: str, offset: int
