@@ -426,3 +426,13 @@ def test_non_ascii_api_key_is_a_config_error_without_the_key() -> None:
     assert "cannot carry" in str(caught.value)
     assert key not in str(caught.value) and all(key not in str(a) for a in caught.value.args)
     assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_strict_json_can_be_turned_off_for_trusted_exports() -> None:
+    from workmagic_provider.schemas import SchemaOptions
+
+    bad = (json.dumps(order(2))[:-1] + ', "x": 1, "x": 2}').encode()
+    report = ValidationReport("custom-site")
+    lenient = SchemaOptions(strict_json=False)
+    lines = validate_json_lines([(1, bad)], "custom-site", report=report, options=lenient)
+    assert json.loads(next(iter(lines)))["x"] == 2 and report.ok

@@ -154,6 +154,7 @@ class BatchValidator:
         codec = self.codec
         validate, dump, model = codec.validate, codec.dump, codec.model
         keep_rejected = self.keep_rejected
+        check = changed_value if self.options is None or self.options.strict_json else None
         out: list[bytes] = []
         valid_rows: array[int] = array("q")
         rejected: list[tuple[int, bytes]] = []
@@ -173,7 +174,7 @@ class BatchValidator:
                     if keep_rejected:
                         rejected.append((row, raw))
                     continue
-            changed = changed_value(raw, line)
+            changed = check(raw, line) if check is not None else None
             if changed is not None:
                 report.add(row, *changed)
                 if keep_rejected:

@@ -72,6 +72,8 @@ class SchemaOptions:
     for any weekday. ``extra_geo_types`` / ``extra_date_types``: values WorkMagic's own tooling
     uses but its public page does not list (``STATE``, ``COUNTY``, ``MONTHLY``), off by default.
     ``max_count``: the largest count (quantity, orders) accepted, :data:`MAX_COUNT` by default.
+    ``strict_json``: refuse rows with ``NaN``/``Infinity``/``1e400`` or a key given twice
+    (default); ``False`` skips that check (a few microseconds per row) for trusted exports.
     """
 
     unknown_fields: UnknownFields | None = None
@@ -79,6 +81,7 @@ class SchemaOptions:
     extra_geo_types: tuple[str, ...] = ()
     extra_date_types: tuple[str, ...] = ()
     max_count: int = MAX_COUNT
+    strict_json: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.max_count, bool) or not isinstance(self.max_count, int):

@@ -97,7 +97,7 @@ def validate_json_lines(
     The output bytes carry no newline.
     """
     codec = get_codec(schema, options)  # unknown schema fails here, not at the first row
-    return _validate_json(lines, codec, report, rejected)
+    return _validate_json(lines, codec, report, rejected, _strict(options))
 
 
 def validate_records(
@@ -114,7 +114,12 @@ def validate_records(
     same rules and produce exactly the same output as JSON Lines.
     """
     codec = get_codec(schema, options)
-    return _validate_json(records_as_json_lines(records, report), codec, report, None)
+    lines = records_as_json_lines(records, report)
+    return _validate_json(lines, codec, report, None, _strict(options))
+
+
+def _strict(options: SchemaOptions | None) -> bool:
+    return options is None or not isinstance(options, SchemaOptions) or options.strict_json
 
 
 def _validate_json(
@@ -122,8 +127,10 @@ def _validate_json(
     codec: RowCodec,
     report: ValidationReport,
     rejected: RejectedConsumer | None,
+    strict: bool = True,
 ) -> Iterator[bytes]:
     validate, dump, model = codec.validate, codec.dump, codec.model
+    check = changed_value if strict else None
     for row, raw in lines:
         try:
             out = dump(validate(raw), exclude_none=True)
@@ -135,7 +142,7 @@ def _validate_json(
                 if rejected is not None:
                     rejected(row, raw)
                 continue
-        changed = changed_value(raw, out)
+        changed = check(raw, out) if check is not None else None
         if changed is not None:
             report.add(row, *changed)
             if rejected is not None:
