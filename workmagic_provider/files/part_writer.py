@@ -13,7 +13,7 @@ header with mtime 0), so a re-run produces identical objects.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,10 +251,6 @@ class PartWriter:
         while x > 0 and x + (x >> 10) > budget:
             x -= 1
         return max(x - self._unflushed, 0)
-
-    def write_all(self, rows: Iterable[bytes]) -> None:
-        for row in rows:
-            self.write(row)
 
     def close(self) -> list[Part]:
         """Finish the last part (if it holds rows) and return every part written."""

@@ -14,8 +14,8 @@ warning (:attr:`InputReader.warnings`).
 
 Table inputs (CSV, Excel) go through the header mapping (:mod:`.headers`), grouping
 (:mod:`.grouping`) and, for imported rows, cleaning (:mod:`.cleaning`); JSON Lines must already
-have the schema's shape (spec R7) and pass through untouched. Keys must be unique within the
-import (spec R8: order ids, imported primary keys, enrich order ids): a repeat is rejected
+have the schema's shape and pass through untouched. Keys must be unique within the import
+(order ids, imported primary keys, enrich order ids), in every format: a repeat is rejected
 naming the row that had it first. A ``gate`` (the import manifest) may drop or reject records
 already imported.
 """
@@ -75,23 +75,28 @@ _FIRST_KEY = {
 _KEY_NAMES = {"custom-site": "id", "enrich": "order_id"}
 
 
-def json_key_of(schema: str, raw: bytes) -> tuple[str, tuple[Any, ...]] | bool | None:
-    """The key of a JSON Lines record read off its bytes; ``False`` if it takes a parse."""
+def json_key_of(schema: str, raw: bytes) -> tuple[str, tuple[Any, ...]] | None:
+    """The key of a JSON Lines record, or None if it has none (validation then rejects it).
+
+    The common shape, the key as the first field (``{"id": "A-1", ...``), is read off the
+    bytes; anything else takes one parse.
+    """
     pattern = _FIRST_KEY.get(schema)
-    if pattern is None or raw[-1:] != b"}":  # a cut-off record: validation rejects it
-        return False
-    found = pattern.match(raw)
-    if found is None:
-        return False
-    text, number = found.groups()
-    if text is None:
-        return _KEY_NAMES[schema], (int(number),)
-    if not text:
-        return None
+    if pattern is not None and raw[-1:] == b"}":  # a cut-off record is left to validation
+        found = pattern.match(raw)
+        if found is not None:
+            text, number = found.groups()
+            if text is None:
+                return _KEY_NAMES[schema], (int(number),)
+            try:
+                return (_KEY_NAMES[schema], (text.decode(),)) if text else None
+            except UnicodeDecodeError:
+                return None
     try:
-        return _KEY_NAMES[schema], (text.decode(),)
-    except UnicodeDecodeError:
-        return None  # not UTF-8: validation rejects the row
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return key_of(schema, record) if isinstance(record, dict) else None
 
 
 def key_of(schema: str, record: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
@@ -206,20 +211,14 @@ class InputReader:
         last = offset
 
         def problem(number: int, reason: str) -> None:
-            self._reject(offset + number, ROW, reason, None, b"")
+            self.report.add(offset + number, ROW, reason)  # too large to keep in the sidecar
 
         check = self.unique or self.gate is not None
         for number, raw in iter_lines(stream, name, problem):
             last = row = offset + number
             if check:
                 found = json_key_of(self.schema, raw)
-                if found is False:
-                    try:
-                        record = json.loads(raw)
-                    except (ValueError, RecursionError):
-                        record = None  # validation reports it
-                    found = key_of(self.schema, record) if isinstance(record, dict) else None
-                if found is not None and not self._admit(row, found, None, raw):  # type: ignore[arg-type]
+                if found is not None and not self._admit(row, found, None, raw):
                     continue
             yield row, raw
         return last
