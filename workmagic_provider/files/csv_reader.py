@@ -163,25 +163,30 @@ def iter_csv_records(
     if delimiter is None:
         delimiter = detect_delimiter(head.removeprefix(_BOM).decode("utf-8", "ignore"), name)
     lines = _Lines(io.BufferedReader(_Prefixed(head, stream), buffer_size=SAMPLE_BYTES))
+    feed = _Feed(lines, max_record_lines)
+    reader = csv.reader(feed, delimiter=delimiter)  # one reader: it resets at every record
     width: int | None = None  # the header's, once read
-    while (first := lines.next()) is not None:
-        start, line = first
-        taken = [first]
+    while True:
+        taken: list[tuple[int, bytes | None]] = []
+        feed.taken = taken
         try:
-            record = _parse(lines, taken, delimiter, max_record_lines)
+            record = next(reader)
             if len(taken) > 1 and width is not None and len(record) != width:
                 raise _Reject(
-                    f"a quoted field opened on line {start} makes a record of {len(record)} "
-                    f"fields over lines {start}-{taken[-1][0]} (the header has {width}); an "
-                    'unterminated " is read as part of this line only'
+                    f"a quoted field opened on line {taken[0][0]} makes a record of "
+                    f"{len(record)} fields over lines {taken[0][0]}-{taken[-1][0]} (the header "
+                    f'has {width}); an unterminated " is read as part of this line only'
                 )
-        except _Reject as err:
+        except StopIteration:
+            return
+        except (_Reject, csv.Error) as err:
+            start, line = taken[0]
             if width is None or problem is None:
                 raise WorkMagicInputError(f"{name}: line {start}: {err}") from None
             problem(start, str(err), _shown(line))
-            if err.skip_to is not None:  # that line is unreadable: go on after it
-                taken = [t for t in taken if t[0] > err.skip_to]
-                lines.put_back(taken)
+            skip_to = err.skip_to if isinstance(err, _Reject) else None
+            if skip_to is not None:  # that line is unreadable: go on after it
+                lines.put_back([t for t in taken if t[0] > skip_to])
             else:
                 lines.put_back(taken[1:])
             continue
@@ -189,32 +194,38 @@ def iter_csv_records(
             continue
         if width is None:
             width = len(record)
-        yield start, record
+        yield taken[0][0], record
 
 
-def _parse(
-    lines: _Lines, taken: list[tuple[int, bytes | None]], delimiter: str, max_lines: int
-) -> list[str]:
-    """One record from ``taken[0]`` and as many following lines as its quotes need."""
+class _Feed:
+    """The lines ``csv.reader`` asks for, each recorded in ``taken`` (the current record's).
 
-    def feed() -> Iterator[str]:
-        yield _text(*taken[0])
-        while True:
-            if len(taken) >= max_lines:
-                raise _Reject(
-                    f"a quoted field opened on line {taken[0][0]} is not closed within "
-                    f"{max_lines} lines"
-                )
-            found = lines.next()
-            if found is None:
+    An iterator class, not a generator, so that raising (a record over ``max_lines`` lines,
+    an unreadable line) leaves it usable for the next record.
+    """
+
+    def __init__(self, lines: _Lines, max_lines: int) -> None:
+        self.lines = lines
+        self.max_lines = max_lines
+        self.taken: list[tuple[int, bytes | None]] = []
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        taken = self.taken
+        if len(taken) >= self.max_lines:
+            raise _Reject(
+                f"a quoted field opened on line {taken[0][0]} is not closed within "
+                f"{self.max_lines} lines"
+            )
+        found = self.lines.next()
+        if found is None:
+            if taken:
                 raise _Reject(f"a quoted field opened on line {taken[0][0]} is never closed")
-            taken.append(found)
-            yield _text(*found)
-
-    try:
-        return next(csv.reader(feed(), delimiter=delimiter), [])
-    except csv.Error as err:
-        raise _Reject(str(err)) from None
+            raise StopIteration
+        taken.append(found)
+        return _text(*found)
 
 
 def _shown(line: bytes | None) -> str:
