@@ -436,3 +436,15 @@ def test_strict_json_can_be_turned_off_for_trusted_exports() -> None:
     lenient = SchemaOptions(strict_json=False)
     lines = validate_json_lines([(1, bad)], "custom-site", report=report, options=lenient)
     assert json.loads(next(iter(lines)))["x"] == 2 and report.ok
+
+
+def test_objects_pretty_printed_without_indent_are_read_whole(tmp_path: Path) -> None:
+    """``json.dumps(indent=0)`` puts nested objects' ``{`` in column 0 too."""
+    big = order(2, items=[{"n": 1}, {"n": 2}], address={"zip": "02134"})
+    source = tmp_path / "o.jsonl"
+    source.write_text(
+        "\n".join([json.dumps(order(1)), json.dumps(big, indent=0), json.dumps(order(3))])
+    )
+    rows, report = read(source, "custom-site")
+    assert report.ok, report.summary()
+    assert [r["id"] for r in rows] == ["o-1", "o-2", "o-3"] and rows[1]["items"] == big["items"]

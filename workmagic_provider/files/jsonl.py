@@ -10,7 +10,8 @@ ends with ``}`` is a whole object (the fast path, never parsed here). Any other 
 with ``{`` opens an object that is collected, line by line, until its brackets balance: the
 brackets outside strings are counted once per line, so the work is linear in the input and the
 object is parsed once, by validation. The object ends early, as it is, at a line starting with
-``{`` in column 0 (a new object: the unclosed one is reported by validation). A line that
+``{`` in column 0 after a complete value (a new object: the unclosed one is reported by
+validation); after ``,``, ``[``, ``{`` or ``:`` such a line is a nested value. A line that
 starts with anything else is a row of its own (reported invalid by validation), so two bad
 lines are two row errors.
 
@@ -37,6 +38,7 @@ MAX_OBJECT_BYTES = 16 * 1024 * 1024
 #: Strings (with escapes) of one line: brackets inside them do not count.
 JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
+_EXPECTS_VALUE = (b",", b"[", b"{", b":")
 _EOL = re.compile(rb"(\r\n|\r|\n)")
 
 #: Receives a row the reader rejects itself: row (line) number and the reason.
@@ -124,6 +126,7 @@ def iter_lines(
     number = 0
     pending: list[bytes] = []  # lines of a multi-line object
     start = depth = size = 0
+    last_end = b""  # the last byte of the open object's last line
     skipping = False  # inside a multi-line object that grew too large
 
     def too_large(row: int, what: str) -> None:
@@ -149,8 +152,11 @@ def iter_lines(
             if not stripped:
                 continue
             if pending or skipping:
-                if line[:1] != b"{":  # not a new top-level object: part of the open one
+                # part of the open object unless a "{" in column 0 follows a complete value
+                # (after ",", "[", "{" or ":" it is a nested value, e.g. json.dumps(indent=0))
+                if line[:1] != b"{" or last_end in _EXPECTS_VALUE:
                     depth += bracket_depth(stripped)
+                    last_end = stripped[-1:]
                     if not skipping:
                         pending.append(stripped)
                         size += len(stripped)
@@ -184,6 +190,7 @@ def iter_lines(
                 yield number, stripped
                 continue
             pending, start, size = [stripped], number, len(stripped)
+            last_end = stripped[-1:]
         if skipping:
             too_large(start, f"the object starting on line {start}")
         elif pending:
