@@ -10,8 +10,9 @@ ends with ``}`` is a whole object (the fast path, never parsed here). Any other 
 with ``{`` opens an object that is collected, line by line, until its brackets balance: the
 brackets outside strings are counted once per line, so the work is linear in the input and the
 object is parsed once, by validation. The object ends early, as it is, at a line starting with
-``{`` in column 0 after a complete value (a new object: the unclosed one is reported by
-validation); after ``,``, ``[``, ``{`` or ``:`` such a line is a nested value. A line that
+``{`` in column 0 that is a whole object or follows a complete value (a new object: the
+unclosed one is reported by validation); after ``,``, ``[``, ``{`` or ``:`` a line that only
+opens an object is a nested value (``json.dumps(indent=0)``). A line that
 starts with anything else is a row of its own (reported invalid by validation), so two bad
 lines are two row errors.
 
@@ -152,9 +153,10 @@ def iter_lines(
             if not stripped:
                 continue
             if pending or skipping:
-                # part of the open object unless a "{" in column 0 follows a complete value
-                # (after ",", "[", "{" or ":" it is a nested value, e.g. json.dumps(indent=0))
-                if line[:1] != b"{" or last_end in _EXPECTS_VALUE:
+                # part of the open object, unless a "{" in column 0 starts a new one: a line
+                # that is a whole object does, and so does any after a complete value; after
+                # ",", "[", "{" or ":" an opening "{" is nested (json.dumps(indent=0))
+                if line[:1] != b"{" or (last_end in _EXPECTS_VALUE and stripped[-1:] != b"}"):
                     depth += bracket_depth(stripped)
                     last_end = stripped[-1:]
                     if not skipping:
@@ -224,7 +226,7 @@ def _check_first_record(raw: bytes, number: int, name: str) -> None:
 
 def read_json_lines(source: Any) -> Iterator[tuple[int, bytes]]:
     """Open ``source`` (path or ObjectStoragePath, plain or gzip) and yield its objects."""
-    from workmagic_provider.files.sources import open_binary, source_name
+    from workmagic_provider.files.sources import open_binary
 
     with open_binary(source) as stream:
-        yield from iter_lines(stream, source_name(source))
+        yield from iter_lines(stream, str(source))

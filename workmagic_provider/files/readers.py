@@ -31,7 +31,7 @@ from typing import IO, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
 from workmagic_provider.files.duplicates import KeySet, key_digest
-from workmagic_provider.files.sources import open_binary, source_name
+from workmagic_provider.files.sources import open_binary
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY, SchemaOptions, ValidationReport
 from workmagic_provider.schemas.report import ROW
 
@@ -190,7 +190,7 @@ class InputReader:
         import gzip
         import zlib
 
-        name = source_name(source)
+        name = str(source)  # paths only: URIs and ObjectStoragePaths print no credentials
         with open_binary(source) as stream:
             fmt = self.input_format
             if fmt == "auto":
