@@ -69,8 +69,6 @@ def convert(source: Path, out: Path, *extra: str, schema: str = "custom-site") -
         HOUR,
         "--out",
         str(out),
-        "--workers",
-        "0",
         *extra,
     ]
 
