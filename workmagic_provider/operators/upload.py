@@ -19,7 +19,7 @@ from workmagic_provider.operators.inputs import as_storage_path as _as_storage_p
 from workmagic_provider.rejections import (
     DEFAULT_MAX_REJECTED_FRACTION,
     check_rejected,
-    validate_fraction,
+    validate_max_fraction,
 )
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 
@@ -46,8 +46,8 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
     :param max_part_bytes: size cap of one compressed part (below 1.5 MB).
     :param flow: the flow name in part names; parts of other flows are never touched.
     :param max_rejected_fraction: with ``on_invalid="skip"``, the share of rows that may be
-        rejected before the task fails instead (default 0.5; every row rejected always fails;
-        ``None``: only that).
+        rejected before the task fails instead, before anything is published (default 0.5, so
+        a run that rejected every row fails; 1.0 never fails).
     :param on_empty: when the hour has no row at all: ``"warn"`` (default: a WARNING and
         ``"empty": true`` in XCom), ``"fail"``, or ``"skip"`` (the task is skipped).
     """
@@ -70,12 +70,12 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         rejected_path: Any = None,
         max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
         flow: str = "upload",
-        max_rejected_fraction: float | None = DEFAULT_MAX_REJECTED_FRACTION,
+        max_rejected_fraction: float = DEFAULT_MAX_REJECTED_FRACTION,
         on_empty: OnEmpty = "warn",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.max_rejected_fraction = validate_fraction(max_rejected_fraction)
+        self.max_rejected_fraction = validate_max_fraction(max_rejected_fraction)
         self.on_empty = validate_on_empty(on_empty)
         if source is None and rows is None:
             raise WorkMagicConfigError(f"task {kwargs.get('task_id')!r}: give source= or rows=")
