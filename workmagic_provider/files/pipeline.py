@@ -14,15 +14,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
-from workmagic_provider.files.part_writer import Part, PartWriter
+from workmagic_provider.files.part_writer import Part, PartWriter, oversized_to_report
 from workmagic_provider.files.sinks import PartSink, settle_parts
+from workmagic_provider.files.spool import spool_folder
 from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.generations import new_generation
 from workmagic_provider.schemas import SchemaOptions, ValidationReport
@@ -108,7 +108,7 @@ def upload_lines(
     keys = UniqueKeys.for_schema(schema)
     with (
         contextlib.ExitStack() as cleanup,
-        tempfile.TemporaryDirectory(prefix="workmagic-parts-") as spool,
+        spool_folder() as spool,
     ):
         spool_dir = Path(spool)
         if keys is not None:
@@ -123,6 +123,7 @@ def upload_lines(
             spool_part,
             max_part_bytes=max_part_bytes,
             compresslevel=compresslevel,
+            on_oversized=oversized_to_report(report, rejected),
         )
         for batch in map(validator, pack_batches(lines)):
             report.merge(batch.report)

@@ -10,7 +10,6 @@ primary key first (WEEKLY rows keyed by their week start).
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -136,31 +135,26 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
         self.api_endpoint = api_endpoint
 
     # -- rows -----------------------------------------------------------------------------
-    def _input_records(self, report: ValidationReport) -> Iterable[tuple[int, dict[str, Any]]]:
+    def _input_records(self, report: ValidationReport) -> Iterable[tuple[int, Any]]:
         from workmagic_provider.files.readers import InputReader
+        from workmagic_provider.files.rows import numbered, numbered_records
 
-        offset = 0
         reader = InputReader("imported", report, options=self.schema_options)
-        for path in as_list(self.source):
-            lines = reader.read(as_storage_path(path), offset)
-            while True:
-                try:
-                    row, line = next(lines)
-                except StopIteration as stop:
-                    offset = stop.value
-                    break
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    report.add(row, "<row>", "not valid JSON", line)
-                    continue
-                yield row, record
+        lines = numbered([as_storage_path(path) for path in as_list(self.source)], reader.read)
+        while True:
+            try:
+                row, line = next(lines)
+            except StopIteration as stop:
+                offset: int = stop.value
+                break
+            try:
+                record = json.loads(line)
+            except ValueError:
+                report.add(row, "<row>", "not valid JSON", line)
+                continue
+            yield row, record
         if self.rows is not None:
-            if not isinstance(self.rows, Iterable) or isinstance(self.rows, (str, bytes, Mapping)):
-                raise WorkMagicConfigError(
-                    f"rows must be a list of mappings, got {type(self.rows).__name__}"
-                )
-            yield from zip(itertools.count(offset + 1), self.rows, strict=False)
+            yield from numbered_records(self.rows, offset)
 
     def sheet_rows(self, report: ValidationReport) -> list[list[Any]]:
         """Validated rows as sheet values, in input order (aggregated rows: first seen)."""

@@ -7,8 +7,7 @@ and ``GCSUploadToWorkMagicOperator`` are this same class with the cloud fixed.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from workmagic_provider.files.pipeline import RejectedConsumer, UploadResult
+    from workmagic_provider.files.readers import InputReader
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
     from workmagic_provider.standards import HourFolder
 
@@ -95,39 +95,47 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         self.max_part_bytes = max_part_bytes
         self.flow = flow
         self._rejected: RejectedConsumer | None = None  # set while executing
+        self._reader: InputReader | None = None
 
     # -- inputs (subclasses plug in other readers here) -------------------------------------
     def source_paths(self) -> list[Any]:
         """The input files, as paths or ``ObjectStoragePath``s, in the order they are read."""
         return [_as_storage_path(path) for path in _as_list(self.source)]
 
+    def make_reader(self, report: ValidationReport) -> InputReader:
+        """The reader of this run's files: JSON Lines, each key once."""
+        from workmagic_provider.files.readers import InputReader
+
+        return InputReader(
+            self.schema,
+            report,
+            options=self.schema_options,
+            input_format="jsonl",
+            rejected=self._rejected,
+        )
+
     def read_source(
         self, path: Any, report: ValidationReport, offset: int
     ) -> Generator[tuple[int, bytes | str], None, int]:
         """Numbered JSON lines of one input (rows after ``offset``); returns its last row."""
-        from workmagic_provider.files.jsonl import read_json_lines
-
-        last = offset
-        for number, line in read_json_lines(path):
-            last = offset + number
-            yield last, line
-        return last
+        if self._reader is None:
+            self._reader = self.make_reader(report)
+        return (yield from self._reader.read(path, offset))
 
     def input_lines(self, report: ValidationReport) -> Iterator[tuple[int, bytes | str]]:
         """Every input as numbered JSON lines: files first (in order), then ``rows``."""
-        offset = 0
-        for path in self.source_paths():
-            self.log.info("reading %s (its rows are numbered from %d)", path, offset + 1)
-            offset = yield from self.read_source(path, report, offset)
-        if self.rows is not None:
-            from workmagic_provider.schemas.validate import records_as_json_lines
+        from workmagic_provider.files.rows import numbered, record_lines
 
-            if not isinstance(self.rows, Iterable) or isinstance(self.rows, (str, bytes, Mapping)):
-                raise WorkMagicConfigError(
-                    f"rows must be a list of mappings, got {type(self.rows).__name__}"
-                )
-            numbered = zip(itertools.count(offset + 1), self.rows, strict=False)
-            yield from records_as_json_lines(numbered, report)
+        def announce(path: Any, first_row: int) -> None:
+            self.log.info("reading %s (its rows are numbered from %d)", path, first_row)
+
+        offset = yield from numbered(
+            self.source_paths(),
+            lambda path, start: self.read_source(path, report, start),
+            on_input=announce,
+        )
+        if self.rows is not None:
+            yield from record_lines(self.rows, report, offset)
 
     # -- hooks around the upload ----------------------------------------------------------
     def check_rejections(self, report: ValidationReport) -> None:
@@ -149,6 +157,10 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
 
     def finish(self, result: UploadResult, summary: dict[str, object]) -> dict[str, object]:
         """Called after publishing; returns the XCom summary (subclasses add counts here)."""
+        if self._reader is not None:
+            summary.update(self._reader.summary())
+            self._reader.close()
+            self._reader = None
         return summary
 
     # -- run ------------------------------------------------------------------------------
@@ -169,6 +181,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
             if self.rejected_path
             else None
         )
+        self._reader = None
         self.prepare(context, destination, folder)
         with _RejectedWriter(rejected_path) as sidecar:
             self._rejected = self.rejected_consumer(sidecar.write if self.rejected_path else None)

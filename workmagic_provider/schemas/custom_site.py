@@ -17,6 +17,7 @@ from workmagic_provider.schemas.common import (
     COUNTRY_CODE,
     CURRENCY_CODE,
     EXTRA_BEHAVIOUR,
+    MAX_COUNT,
     Identifier,
     Integer,
     Number,
@@ -28,7 +29,6 @@ DEFAULT_UNKNOWN_FIELDS: UnknownFields = "allow"
 
 Id = Annotated[str, Identifier()]
 Money = Annotated[float, Number()]
-Count = Annotated[int, Integer(ge=0)]
 Timestamp = Annotated[datetime, UtcTimestamp()]
 CountryCode = Annotated[str, COUNTRY_CODE]
 CurrencyCode = Annotated[str, CURRENCY_CODE]
@@ -36,9 +36,10 @@ CurrencyCode = Annotated[str, CURRENCY_CODE]
 
 @cache
 def build_custom_site_model(
-    unknown_fields: UnknownFields = DEFAULT_UNKNOWN_FIELDS,
+    unknown_fields: UnknownFields = DEFAULT_UNKNOWN_FIELDS, max_count: int = MAX_COUNT
 ) -> type[BaseModel]:
     """The order model (and its nested models) for one unknown-field behaviour; cached."""
+    Count = Annotated[int, Integer(ge=0, le=max_count)]
     config = ConfigDict(
         extra=EXTRA_BEHAVIOUR[unknown_fields],
         hide_input_in_errors=True,  # rows hold PII: keep it out of str(ValidationError)

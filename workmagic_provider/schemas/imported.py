@@ -55,7 +55,6 @@ _ZIP_RE = re.compile(r"^\d{5}$")
 _DMA_RE = re.compile(r"^\d{3}$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
-Count = Annotated[int, Integer(ge=0)]
 Amount = Annotated[float, Number(ge=0)]
 SignedAmount = Annotated[float, Number()]
 
@@ -86,6 +85,7 @@ def build_imported_model(options: SchemaOptions) -> type[BaseModel]:
     date_types = DATE_TYPES + tuple(v for v in options.extra_date_types if v not in DATE_TYPES)
     geo_types = GEO_TYPES + tuple(v for v in options.extra_geo_types if v not in GEO_TYPES)
     week_start = options.week_start
+    Count = Annotated[int, Integer(ge=0, le=options.max_count)]
     DateType = _enum(date_types)
     GeoType = _enum(geo_types)
     PlatformType = _enum(SALES_PLATFORM_TYPES)
