@@ -163,7 +163,10 @@ def upload_lines(
     result.published = True
     result.generation = generation
     if prune:
-        settle_parts(sink, folder, flow, result)
+        mine = {p.name for p in result.parts}
+        plan = settle_parts(sink, folder, flow, generation, mine)
+        result.removed = [name for name in plan.delete if name not in mine]
+        result.superseded_by = plan.superseded_by
     log.info(
         "%s %s: %d rows read, %d written in %d parts (%d bytes), %d rejected, %d stale removed",
         flow,

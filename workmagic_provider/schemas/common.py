@@ -21,14 +21,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-if TYPE_CHECKING:
-    from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.exceptions import WorkMagicConfigError
 
 UnknownFields = Literal["allow", "reject", "ignore"]
 
@@ -49,15 +48,8 @@ _ENUM_VALUE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 
 
 def config_error(message: str) -> WorkMagicConfigError:
-    """A :class:`~workmagic_provider.exceptions.WorkMagicConfigError`, imported when needed.
-
-    ``workmagic_provider.exceptions`` imports Airflow (about 2 s); importing it lazily keeps the
-    schema modules loadable with pydantic alone, so parallel validation workers (see
-    ``workmagic_provider.schemas.batch``) start in a fraction of a second. The error raised is
-    the same class either way.
-    """
-    from workmagic_provider.exceptions import WorkMagicConfigError
-
+    """A :class:`~workmagic_provider.exceptions.WorkMagicConfigError` (kept for the schema
+    modules' many call sites)."""
     return WorkMagicConfigError(message)
 
 
