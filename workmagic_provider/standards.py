@@ -2,7 +2,7 @@
 
 Objects go to ``account-{id}/{data_category}/YYYY/MM/DD/HH/`` where the hour is the UTC start
 hour of the run's data interval, never the wall clock, so a backfill or a re-run of hour H writes
-to the same folder and, because part names depend only on (hour, flow, index), overwrites itself.
+to the same folder and replaces what an earlier run of H wrote there (see ``generations``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from workmagic_provider.generations import (
     plan_settle,
 )
 
-#: Hard limit of WorkMagic's "< 1.5M" per file, read as bytes of the compressed file (design 4).
+#: Hard limit of WorkMagic's "< 1.5M" per file, read as bytes of the compressed file.
 HARD_LIMIT_BYTES = 1_500_000
 #: Default target size of one part: WorkMagic's own Snowflake sample uses 1 MiB.
 DEFAULT_MAX_PART_BYTES = 1_000_000

@@ -151,7 +151,7 @@ def test_gzipped_csv_is_read(tmp_path: Path) -> None:
     assert report.ok and len(rows) == 1
 
 
-# --------------------------------------------------------------------------- cleaning (spec 3.4)
+# --------------------------------------------------------------------------- cleaning
 def test_every_cleaning_rule_is_applied_and_counted() -> None:
     rows, report, reader = read("imported_labels_semicolon.csv", "imported")
     assert report.ok, report.summary()

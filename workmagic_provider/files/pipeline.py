@@ -1,4 +1,4 @@
-"""The one upload pipeline (design Decision 3): rows -> validation -> part writer -> sink.
+"""The one upload pipeline: rows -> validation -> part writer -> sink.
 
 Every flow that moves rows through the worker (CLI ``convert``, the S3/GCS upload operators, the
 file import) calls :func:`upload_lines`. Parts are spooled to a local temporary folder first and

@@ -1,10 +1,10 @@
 """File import: CSV, Excel and JSON Lines files (a glob, any ``ObjectStoragePath``) -> WorkMagic.
 
-This is the general upload operator (:class:`UploadToWorkMagicOperator`, the one pipeline of
-design Decision 3) with the format-detecting readers of ``workmagic_provider.files.readers``
+This is the general upload operator (:class:`UploadToWorkMagicOperator`, the one upload
+pipeline) with the format-detecting readers of ``workmagic_provider.files.readers``
 plugged in: header aliases, multi-row orders, custom fields, cleaning of imported rows, keys
 unique within the import, and an optional import manifest so that a re-import sends only the
-records that failed before (spec R1-R9).
+records that failed before (the file-import rules R1-R9 in docs/design.md).
 """
 
 from __future__ import annotations

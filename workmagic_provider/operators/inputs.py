@@ -1,6 +1,7 @@
 """Input plumbing the operators share: paths as ``ObjectStoragePath`` and the rejected-row sidecar.
 
-Rejected rows never go to WorkMagic's folder (design Decision 9): they are written whole to the
+Rejected rows never go to WorkMagic's folder (they hold PII, and WorkMagic would skip them or
+read them as orders): they are written whole to the
 user's own ``rejected_path``, opened only when the first row is rejected.
 """
 

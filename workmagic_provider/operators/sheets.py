@@ -1,7 +1,7 @@
 """Imported channels via Google Sheets: validated imported rows -> the first tab of a sheet.
 
 WorkMagic syncs only the first tab of one sheet, the whole sheet every hour, and refuses
-100,000 lines or more (spec 4.5, design Decision 4), so this operator replaces the first tab's
+100,000 lines or more, so this operator replaces the first tab's
 content (header first) and refuses a larger upload with guidance to split it. Rows come from
 files (CSV, Excel, JSON Lines, through the same readers as the file import) and/or ``rows``;
 with ``aggregate=True`` they are order-level rows that are summed into imported rows by
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
 
-#: Fewer than 100,000 lines per sheet, the header included (design Decision 4).
+#: WorkMagic's limit: fewer than 100,000 lines per sheet, the header included.
 MAX_SHEET_LINES = 99_999
 COLUMNS: tuple[str, ...] = (
     "date_type",
@@ -48,7 +48,7 @@ COLUMNS: tuple[str, ...] = (
     "new_customer_orders",
     "new_customer_sales",
 )
-#: The display labels WorkMagic's own sheet tool writes (spec 3.4).
+#: The display labels WorkMagic's own sheet tool writes.
 LABELS: dict[str, str] = {
     "date_type": "Date Type",
     "date_code": "Date Code",

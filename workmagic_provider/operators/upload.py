@@ -1,6 +1,6 @@
 """The general upload: rows or files -> validation -> size-capped parts -> WorkMagic's folder.
 
-This is the one upload pipeline of design Decision 3 wrapped as an operator. The general
+This is the one upload pipeline (``files.pipeline``) wrapped as an operator. The general
 operator writes to the cloud the ``workmagic`` connection names; ``S3UploadToWorkMagicOperator``
 and ``GCSUploadToWorkMagicOperator`` are this same class with the cloud fixed.
 """

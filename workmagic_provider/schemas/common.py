@@ -4,7 +4,7 @@ The field types are built from pydantic-core schemas (no Python call per value) 
 custom-site order is validated at high volume; only :data:`UtcTimestamp` calls one small Python
 function, to convert every offset to UTC. All of them behave the same in JSON and Python mode.
 
-Coercions (design Decision 7), and nothing else is changed in the data:
+Coercions, and nothing else is changed in the data:
 
 * numbers: JSON numbers and numeric strings (BigQuery writes INT64 as strings) become JSON
   numbers; booleans, non-numeric strings, NaN and infinities are errors; money is written as a

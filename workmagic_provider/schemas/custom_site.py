@@ -1,10 +1,11 @@
-"""Custom-site order: one object per order, the shape WorkMagic's Orders API takes (spec 2.1).
+"""Custom-site order: one object per order, the shape WorkMagic's Orders API takes.
 
 WorkMagic has not published this schema; the fields are those its own load test sends. So the
 model is open: unknown fields pass through untouched (also inside nested objects) unless the
 caller asks to reject or drop them, and only ``id``, ``created_at``, ``updated_at`` and
-``total_price`` are required (spec 8). This is the high-volume schema: every check here is a
-pydantic-core schema; the only Python call per row is the UTC conversion of the two timestamps.
+``total_price`` are required (an assumption listed in the README). This is the high-volume
+schema: every check here is a pydantic-core schema; the only Python call per row is the UTC
+conversion of the two timestamps.
 """
 
 from datetime import datetime

@@ -1,4 +1,4 @@
-"""Imported sales row: one aggregate per day (or week) x geo x platform x country (spec 3).
+"""Imported sales row: one aggregate per day (or week) x geo x platform x country.
 
 Used by imported online store / marketplace / retail channels. WorkMagic rejects rows that do
 not match the format, and a later row with the same primary key replaces the earlier one, so
@@ -28,7 +28,7 @@ from workmagic_provider.schemas.common import (
 
 DEFAULT_UNKNOWN_FIELDS: UnknownFields = "reject"
 
-#: Fields that identify a row; a later upload with the same key replaces the row (spec 3.3).
+#: Fields that identify a row; a later upload with the same key replaces the row.
 IMPORTED_PRIMARY_KEY: tuple[str, ...] = (
     "date_type",
     "date_code",
