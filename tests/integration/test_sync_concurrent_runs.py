@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -51,7 +52,16 @@ class Pausing:
 
 
 class PausingS3(Pausing, S3Store):
-    pass
+    """S3 listings carry no metadata: read it with the listing, so A's marks predate B."""
+
+    def list(self, prefix: str, *, recursive: bool = False) -> Any:
+        if prefix != self.pause_prefix:
+            return super().list(prefix, recursive=recursive)
+        found = S3Store.list(self, prefix, recursive=recursive)
+        found = [replace(o, metadata=self.metadata(o.key)) for o in found]
+        self.listed.set()
+        assert self.resume.wait(120), "run B never finished"
+        return found
 
 
 class PausingGCS(Pausing, GCSStore):
