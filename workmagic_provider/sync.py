@@ -212,7 +212,10 @@ class CopyRoute:
             return False
         with self._lock:
             if self.server_side is None:
-                log.info("server-side copy into %s works: no bytes pass through the worker", key)
+                log.info(
+                    "server-side copy into %s works: no bytes pass through the worker",
+                    destination.uri(key),
+                )
             self.server_side = True
         return True
 

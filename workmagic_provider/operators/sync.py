@@ -45,7 +45,8 @@ class BaseSyncToWorkMagicOperator(WorkMagicBaseOperator):
     :param on_foreign_file: what to do with files WorkMagic cannot read (not gzip JSON Lines:
         CSV, Parquet, markers such as ``_SUCCESS``, empty files, non-gzip content named
         ``.json.gz``): ``"skip"`` (default) names them in a WARNING and in XCom
-        (``skipped_files``) and delivers the rest; ``"fail"`` fails before anything is written.
+        (``skipped_files``) and delivers the rest; ``"fail"`` fails before anything of that hour
+        is written (re-checked hours included).
     :param on_empty: when the source hour holds nothing WorkMagic can read: ``"warn"``
         (default) logs a WARNING and returns ``"empty": true``; ``"fail"`` fails the task (its
         retries give a late export time to land); ``"skip"`` marks the task skipped.
