@@ -513,10 +513,10 @@ class HourSync:
         log.warning("%s. They were not copied.", message)
 
     def _deliver(self, todo: list[_Todo], result: SyncResult) -> None:
-        """Move every file, in parallel; the first copy alone when the copy route is unknown."""
-        first_copy = next(
-            (i for i in todo if not (self._rewrites(i.info) or i.verdict.kind == "plain")), None
-        )
+        """Move every file, in parallel; one copy alone first while the copy route is unknown."""
+        copies = [i for i in todo if not (self._rewrites(i.info) or i.verdict.kind == "plain")]
+        # the smallest copy finds out (one CopyObject, not a multipart copy)
+        first_copy = min(copies, key=lambda i: i.info.size, default=None)
         done, total = 0, len(todo)
         try:
             if first_copy is not None and not self.route.known:
