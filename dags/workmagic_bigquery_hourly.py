@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from airflow.sdk import DAG, Param
 
 from workmagic_provider.example_defaults import (
     hourly_dag_kwargs,
+    hourly_timetable,
+    missed_hours_check,
+    optional_param,
     param_or_variable,
     workmagic_params,
 )
@@ -33,20 +38,27 @@ exact statements of its hour and returns them in XCom without touching the wareh
 **Backfill** any range: every hour's window and folder come from its data interval.
 """
 
+#: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
+#: catchup=True every hour since then is delivered, those missed while it was down included.
+START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
 with DAG(
     dag_id="workmagic_bigquery_hourly",
+    schedule=hourly_timetable(),
+    start_date=START,
+    catchup=True,
     **hourly_dag_kwargs(
         DOC,
         params=workmagic_params(
-            table=Param("", type="string", description="overrides the Variable"),
-            location=Param("", type="string", description="overrides the Variable"),
+            table=optional_param("overrides the Variable"),
+            location=optional_param("overrides the Variable"),
             render_sql=Param(
                 False, type="boolean", description="log the exact SQL of the run, submit nothing"
             ),
         ),
     ),
 ) as dag:
-    BigQueryExportToWorkMagicOperator(
+    deliver = BigQueryExportToWorkMagicOperator(
         task_id="export_hour",
         workmagic_conn_id="{{ params.workmagic_conn_id }}",
         table=param_or_variable("table", "workmagic_bigquery_table"),
@@ -54,3 +66,4 @@ with DAG(
         location=param_or_variable("location", "workmagic_bigquery_location", "US"),
         render_only="{{ params.render_sql }}",
     )
+    deliver >> missed_hours_check()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
     hourly_dag_kwargs,
+    hourly_timetable,
+    missed_hours_check,
+    optional_param,
     param_or_variable,
     workmagic_params,
 )
@@ -39,16 +44,23 @@ WHERE updated_at >= '{{ workmagic_window_start }}'
   AND updated_at < '{{ workmagic_window_end }}'
 """
 
+#: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
+#: catchup=True every hour since then is delivered, those missed while it was down included.
+START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
 with DAG(
     dag_id="workmagic_enrich_orders_hourly",
+    schedule=hourly_timetable(),
+    start_date=START,
+    catchup=True,
     **hourly_dag_kwargs(
         DOC,
         params=workmagic_params(
-            source_conn_id=Param("", type="string", description="overrides the Variable"),
+            source_conn_id=optional_param("overrides the Variable"),
         ),
     ),
 ) as dag:
-    EnrichOrdersOperator(
+    deliver = EnrichOrdersOperator(
         task_id="enrich_orders",
         workmagic_conn_id="{{ params.workmagic_conn_id }}",
         source_conn_id=param_or_variable(
@@ -58,3 +70,4 @@ with DAG(
         on_invalid="skip",
         verify=True,
     )
+    deliver >> missed_hours_check()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
     hourly_dag_kwargs,
+    hourly_timetable,
+    missed_hours_check,
+    optional_param,
     param_or_variable,
     workmagic_params,
 )
@@ -36,18 +41,25 @@ same primary key replaces the row).
 
 HOUR = "{{ data_interval_start.strftime('%Y/%m/%d/%H') }}"
 
+#: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
+#: catchup=True every hour since then is delivered, those missed while it was down included.
+START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
 with DAG(
     dag_id="workmagic_file_import",
+    schedule=hourly_timetable(),
+    start_date=START,
+    catchup=True,
     **hourly_dag_kwargs(
         DOC,
         params=workmagic_params(
-            landing_root=Param("", type="string", description="overrides the Variable"),
-            rejected_root=Param("", type="string", description="overrides the Variable"),
+            landing_root=optional_param("overrides the Variable"),
+            rejected_root=optional_param("overrides the Variable"),
         ),
         max_active_runs=1,  # runs share the import manifest
     ),
 ) as dag:
-    OrderFileToWorkMagicOperator(
+    deliver = OrderFileToWorkMagicOperator(
         task_id="import_files",
         workmagic_conn_id="{{ params.workmagic_conn_id }}",
         source=param_or_variable("landing_root", "workmagic_landing_root") + f"/{HOUR}/*",
@@ -59,3 +71,4 @@ with DAG(
         on_duplicate="drop",
         if_no_files="skip",
     )
+    deliver >> missed_hours_check()

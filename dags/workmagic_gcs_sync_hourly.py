@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
     hourly_dag_kwargs,
+    hourly_timetable,
+    missed_hours_check,
+    optional_param,
     param_or_variable,
     workmagic_params,
 )
@@ -43,18 +48,25 @@ skipping unchanged files and re-splitting files of 1.5 MB or more. Files are cop
 3. Set the Variable `workmagic_source_bucket` (and optionally `workmagic_source_prefix`).
 """
 
+#: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
+#: catchup=True every hour since then is delivered, those missed while it was down included.
+START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
 with DAG(
     dag_id="workmagic_gcs_sync_hourly",
+    schedule=hourly_timetable(),
+    start_date=START,
+    catchup=True,
     **hourly_dag_kwargs(
         DOC,
         params=workmagic_params(
-            source_bucket=Param("", type="string", description="overrides the Variable"),
-            source_prefix=Param("", type="string", description="overrides the Variable"),
-            source_conn_id=Param("", type="string", description="default: workmagic gcp_conn_id"),
+            source_bucket=optional_param("overrides the Variable"),
+            source_prefix=optional_param("overrides the Variable"),
+            source_conn_id=optional_param("default: workmagic gcp_conn_id"),
         ),
     ),
 ) as dag:
-    GCSSyncToWorkMagicOperator(
+    deliver = GCSSyncToWorkMagicOperator(
         task_id="sync_hour",
         workmagic_conn_id="{{ params.workmagic_conn_id }}",
         source_bucket=param_or_variable("source_bucket", "workmagic_source_bucket"),
@@ -64,3 +76,4 @@ with DAG(
         on_foreign_file="skip",
         recheck_hours=1,
     )
+    deliver >> missed_hours_check()

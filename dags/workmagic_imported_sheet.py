@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
     hourly_dag_kwargs,
+    hourly_timetable,
+    missed_hours_check,
+    optional_param,
     param_or_variable,
     workmagic_params,
 )
@@ -26,18 +31,25 @@ earlier one). More than 99,998 rows are refused with guidance to aggregate or sp
 set the Variables `workmagic_sheet_id` and `workmagic_sales_root`.
 """
 
+#: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
+#: catchup=True every hour since then is delivered, those missed while it was down included.
+START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
 with DAG(
     dag_id="workmagic_imported_sheet",
+    schedule=hourly_timetable(),
+    start_date=START,
+    catchup=True,
     **hourly_dag_kwargs(
         DOC,
         params=workmagic_params(
-            spreadsheet_id=Param("", type="string", description="overrides the Variable"),
-            sales_root=Param("", type="string", description="overrides the Variable"),
+            spreadsheet_id=optional_param("overrides the Variable"),
+            sales_root=optional_param("overrides the Variable"),
         ),
         max_active_runs=1,  # one writer per sheet
     ),
 ) as dag:
-    ImportedSalesToGoogleSheetOperator(
+    deliver = ImportedSalesToGoogleSheetOperator(
         task_id="refresh_sheet",
         spreadsheet_id=param_or_variable("spreadsheet_id", "workmagic_sheet_id"),
         source=param_or_variable("sales_root", "workmagic_sales_root")
@@ -47,3 +59,4 @@ with DAG(
         # empty: Google's API; the sandbox sets this Variable to its loopback stand-in
         api_endpoint="{{ var.value.get('workmagic_sheets_api_endpoint', '') }}",
     )
+    deliver >> missed_hours_check()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
     hourly_dag_kwargs,
+    hourly_timetable,
+    missed_hours_check,
+    optional_param,
     param_or_variable,
     workmagic_params,
 )
@@ -24,16 +29,23 @@ nothing is published while any row is invalid (the task log names row, field and
 `workmagic_export_root` (where your exports land).
 """
 
+#: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
+#: catchup=True every hour since then is delivered, those missed while it was down included.
+START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
 with DAG(
     dag_id="workmagic_s3_upload_hourly",
+    schedule=hourly_timetable(),
+    start_date=START,
+    catchup=True,
     **hourly_dag_kwargs(
         DOC,
         params=workmagic_params(
-            export_root=Param("", type="string", description="overrides the Variable"),
+            export_root=optional_param("overrides the Variable"),
         ),
     ),
 ) as dag:
-    S3UploadToWorkMagicOperator(
+    deliver = S3UploadToWorkMagicOperator(
         task_id="upload_hour",
         workmagic_conn_id="{{ params.workmagic_conn_id }}",
         source=(
@@ -43,3 +55,4 @@ with DAG(
         schema="custom-site",
         on_invalid="fail",
     )
+    deliver >> missed_hours_check()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from airflow.sdk import DAG, Param
 
 from workmagic_provider.example_defaults import (
     hourly_dag_kwargs,
+    hourly_timetable,
+    missed_hours_check,
+    optional_param,
     param_or_variable,
     workmagic_params,
 )
@@ -36,15 +41,22 @@ exact statements of its hour and returns them in XCom without touching the wareh
 **Backfill** any range: every hour's window and folder come from its data interval.
 """
 
+#: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
+#: catchup=True every hour since then is delivered, those missed while it was down included.
+START = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
 with DAG(
     dag_id="workmagic_snowflake_hourly",
+    schedule=hourly_timetable(),
+    start_date=START,
+    catchup=True,
     **hourly_dag_kwargs(
         DOC,
         params=workmagic_params(
             snowflake_conn_id=Param("snowflake_default", type="string"),
-            table=Param("", type="string", description="overrides the Variable"),
-            updated_at_column=Param("", type="string", description="default: updated_at"),
-            stage=Param("", type="string", description="overrides the Variable"),
+            table=optional_param("overrides the Variable"),
+            updated_at_column=optional_param("default: updated_at"),
+            stage=optional_param("overrides the Variable"),
             storage_integration=Param("S3_ORDER_EXPORT_TO_WORKMAGIC", type="string"),
             render_sql=Param(
                 False, type="boolean", description="log the exact SQL of the run, submit nothing"
@@ -52,7 +64,7 @@ with DAG(
         ),
     ),
 ) as dag:
-    SnowflakeCopyToWorkMagicOperator(
+    deliver = SnowflakeCopyToWorkMagicOperator(
         task_id="unload_hour",
         workmagic_conn_id="{{ params.workmagic_conn_id }}",
         source_conn_id="{{ params.snowflake_conn_id }}",
@@ -64,3 +76,4 @@ with DAG(
         storage_integration="{{ params.storage_integration }}",
         render_only="{{ params.render_sql }}",
     )
+    deliver >> missed_hours_check()

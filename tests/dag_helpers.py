@@ -64,3 +64,19 @@ def processes_using(folder: Path) -> list[int]:
         if any(link.startswith(prefix) for link in links):
             found.append(int(entry.name))
     return found
+
+
+def single_part(stamp: str, flow: str) -> Any:
+    """A regex of the one part a run of ``stamp`` (``YYYY-MM-DD-HH``) writes for ``flow``."""
+    import re
+
+    from workmagic_provider.generations import GENERATION_PATTERN
+
+    return re.compile(rf"{re.escape(stamp)}-{flow}-{GENERATION_PATTERN}-0001of0001\.json\.gz")
+
+
+def only_part(names: Any, stamp: str, flow: str) -> str:
+    """The one name in ``names`` (asserted), which must be ``flow``'s single part of ``stamp``."""
+    [name] = list(names)
+    assert single_part(stamp, flow).fullmatch(name.rsplit("/", 1)[-1]), name
+    return str(name)

@@ -1,17 +1,15 @@
-"""Defaults every example DAG shares (design Decisions 1 and 14).
+"""Defaults every example DAG shares.
 
-A user who copies one example DAG file gets the schedule, retries and params from here, so the
-DAG file itself stays short and the conventions stay in one place.
+A user who copies one example DAG file gets the timetable, retries, params and the missed-hours
+check from here, so the DAG file stays short and the conventions stay in one place. What a user
+must decide stays in the DAG file itself: its ``schedule``, its ``start_date`` (the first hour
+it delivers) and ``catchup=True`` (every hour since then is delivered, missed ones included).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
-
-#: Hourly DAGs start here unless the user says otherwise; catchup is off, so this only bounds
-#: how far back the UI's backfill can reach by default.
-DEFAULT_START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "data-engineering",
@@ -33,6 +31,13 @@ def hourly_timetable() -> Any:
     return CronDataIntervalTimetable("0 * * * *", timezone="UTC")
 
 
+def optional_param(description: str) -> Any:
+    """A DAG param a manual trigger may set; empty by default, so the dialogs never block."""
+    from airflow.sdk import Param
+
+    return Param(None, type=["null", "string"], description=description)
+
+
 def workmagic_params(**extra: Any) -> dict[str, Any]:
     """DAG ``params`` a manual trigger can override; connection ids default to the usual ids."""
     from airflow.sdk import Param
@@ -47,19 +52,33 @@ def workmagic_params(**extra: Any) -> dict[str, Any]:
 
 
 def hourly_dag_kwargs(doc_md: str, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments of an hourly, backfill-ready WorkMagic DAG."""
+    """Keyword arguments of an hourly WorkMagic DAG besides schedule, start date and catch-up."""
     kwargs: dict[str, Any] = {
-        "schedule": hourly_timetable(),
-        "start_date": DEFAULT_START_DATE,
-        "catchup": False,
         "max_active_runs": 4,
         "default_args": dict(DEFAULT_ARGS),
         "params": workmagic_params(),
         "tags": ["workmagic"],
-        "doc_md": doc_md,
+        "doc_md": doc_md + CATCH_UP_DOC,
     }
     kwargs.update(overrides)
     return kwargs
+
+
+CATCH_UP_DOC = """
+
+**Missed hours.** `catchup=True` delivers every hour since `start_date` (set it to the first
+hour you want delivered when you copy this file): hours missed while the scheduler was down or
+the DAG paused run by themselves. The last task, `check_missed_hours`, fails naming any hour
+between the previous successful run and this one that never ran, with the exact
+`airflow backfill create ...` command that delivers it.
+"""
+
+
+def missed_hours_check(**kwargs: Any) -> Any:
+    """The task an example DAG ends with (see ``operators.missed_hours``)."""
+    from workmagic_provider.operators.missed_hours import MissedHoursCheckOperator
+
+    return MissedHoursCheckOperator(task_id="check_missed_hours", **kwargs)
 
 
 def param_or_variable(param: str, variable: str, default: str = "") -> str:

@@ -8,10 +8,17 @@ to the same folder and, because part names depend only on (hour, flow, index), o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.generations import (
+    GENERATION_PATTERN,
+    SettlePlan,
+    complete_generations,
+    plan_settle,
+)
 
 #: Hard limit of WorkMagic's "< 1.5M" per file, read as bytes of the compressed file (design 4).
 HARD_LIMIT_BYTES = 1_500_000
@@ -108,6 +115,18 @@ def window(
     return start - lookback, end
 
 
+def hour_starts(start: datetime, end: datetime) -> list[datetime]:
+    """UTC hour starts ``h`` with ``start <= h < end`` (``start`` rounded up to the hour)."""
+    first = to_utc_hour(start)
+    if first < to_utc(start):
+        first += timedelta(hours=1)
+    hours = []
+    while first < to_utc(end):
+        hours.append(first)
+        first += timedelta(hours=1)
+    return hours
+
+
 def to_utc(moment: datetime) -> datetime:
     """A plain ``datetime`` in UTC (pendulum's DateTime loses its zone in some arithmetic)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -163,8 +182,16 @@ class HourFolder:
         """``account-{id}/{category}/YYYY/MM/DD/HH/`` (always ends with ``/``)."""
         return f"account-{self.account_id}/{self.data_category}/{hour_path(self.hour)}/"
 
-    def part_name(self, flow: str, index: int, suffix: str = ".json.gz") -> str:
-        return part_name(self.hour, flow, index, suffix)
+    def part_name(
+        self,
+        flow: str,
+        index: int,
+        suffix: str = ".json.gz",
+        *,
+        generation: str | None = None,
+        count: int | None = None,
+    ) -> str:
+        return part_name(self.hour, flow, index, suffix, generation=generation, count=count)
 
     def part_key(self, flow: str, index: int, suffix: str = ".json.gz") -> str:
         return self.prefix + self.part_name(flow, index, suffix)
@@ -177,17 +204,86 @@ class HourFolder:
         return f"{scheme}://{validate_bucket(bucket)}/{self.prefix}"
 
 
-def part_name(hour: datetime, flow: str, index: int, suffix: str = ".json.gz") -> str:
-    """Deterministic part name ``YYYY-MM-DD-HH-{flow}-{NNNN}{suffix}``: no run id, no clock."""
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9999:
-        raise WorkMagicConfigError(f"part index must be 0..9999, got {index!r}")
-    return f"{hour_stamp(hour)}-{validate_flow(flow)}-{index:04d}{suffix}"
+def part_name(
+    hour: datetime,
+    flow: str,
+    index: int,
+    suffix: str = ".json.gz",
+    *,
+    generation: str | None = None,
+    count: int | None = None,
+) -> str:
+    """Part name of one run: ``YYYY-MM-DD-HH-{flow}-{generation}-{NNNN}of{MMMM}{suffix}``.
+
+    The generation (``workmagic_provider.generations``) keeps two runs of one hour apart; with
+    ``count`` the name says "part N of M" (1-based), so a listing alone shows whether a run's
+    output is complete. Without a generation: the older ``YYYY-MM-DD-HH-{flow}-{NNNN}`` form
+    (0-based), still recognised as the flow's own by :func:`parse_part_name`.
+    """
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9998:
+        raise WorkMagicConfigError(f"part index must be 0..9998, got {index!r}")
+    head = f"{hour_stamp(hour)}-{validate_flow(flow)}"
+    if generation is None:
+        return f"{head}-{index:04d}{suffix}"
+    if not re.fullmatch(GENERATION_PATTERN, generation):
+        raise WorkMagicConfigError(f"not a run generation: {generation!r}")
+    if count is None:
+        return f"{head}-{generation}-{index:04d}{suffix}"
+    if not index < count <= 9999:
+        raise WorkMagicConfigError(f"part {index + 1} of {count} is out of range")
+    return f"{head}-{generation}-{index + 1:04d}of{count:04d}{suffix}"
+
+
+@dataclass(frozen=True)
+class PartNameInfo:
+    """What a flow's part name says: its generation and, when named, "part N of M"."""
+
+    generation: str | None
+    number: int | None = None
+    count: int | None = None
 
 
 def owned_part_pattern(hour: datetime, flow: str) -> re.Pattern[str]:
-    """Regex matching the names a flow owns in an hour folder (for pruning stale parts)."""
+    """Regex matching the names a flow owns in an hour folder (both name forms)."""
     stamp = re.escape(hour_stamp(hour))
-    return re.compile(rf"^{stamp}-{re.escape(validate_flow(flow))}-\d{{4}}[^/]*$")
+    return re.compile(
+        rf"^{stamp}-{re.escape(validate_flow(flow))}-(?:(?P<generation>{GENERATION_PATTERN})-)?"
+        r"(?:(?P<number>\d{4})of(?P<count>\d{4})|\d{4})[^/]*$"
+    )
+
+
+def parse_part_name(name: str, hour: datetime, flow: str) -> PartNameInfo | None:
+    """``None`` unless ``name`` is one of ``flow``'s parts of ``hour``."""
+    match = owned_part_pattern(hour, flow).match(name)
+    if match is None:
+        return None
+    number, count = match.group("number"), match.group("count")
+    return PartNameInfo(
+        match.group("generation"),
+        int(number) if number else None,
+        int(count) if count else None,
+    )
+
+
+def plan_folder_settle(names: Iterable[str], hour: datetime, flow: str, mine: str) -> SettlePlan:
+    """Settle ``flow``'s parts among ``names`` (one hour folder's listing) for generation ``mine``.
+
+    A generation counts as complete when its names say "N of M" and all M are listed; names
+    without a count (a warehouse's own file names) count as complete, their writer being atomic.
+    """
+    parts: dict[str, str | None] = {}
+    counts: dict[str, int | None] = {}
+    uncounted: set[str] = set()
+    for name in names:
+        info = parse_part_name(name, hour, flow)
+        if info is None:
+            continue
+        parts[name] = info.generation
+        counts[name] = info.count
+        if info.generation is not None and info.count is None:
+            uncounted.add(info.generation)
+    complete = complete_generations(parts, counts) | uncounted
+    return plan_settle(parts, mine, complete=complete)
 
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,220}[a-z0-9]$")

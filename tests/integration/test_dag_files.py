@@ -1,4 +1,8 @@
-"""Example DAG files parse fast and import nothing heavy at top level (Airflow best practice)."""
+"""Example DAG files import nothing heavy at top level (Airflow best practice), so they parse fast.
+
+What is measured is what a file imports beyond ``airflow.sdk`` (deterministic), not seconds:
+the parse time itself belongs in a benchmark, not in a test that a loaded machine can fail.
+"""
 
 from __future__ import annotations
 
@@ -21,19 +25,23 @@ HEAVY = (
     "snowflake.connector",
 )
 
+#: modules a DAG file may add to what ``airflow.sdk`` loaded: our operators' modules and
+#: Airflow's timetable machinery (about 25 today); a provider client would add hundreds
+MAX_NEW_MODULES = 60
+
 PROBE = """
-import json, runpy, sys, time
+import json, runpy, sys
 import airflow.sdk  # what the DAG processor has loaded before it parses a file
 empty, dag_file = sys.argv[1], sys.argv[2]
-t0 = time.perf_counter(); runpy.run_path(empty); t1 = time.perf_counter()
-runpy.run_path(dag_file); t2 = time.perf_counter()
+runpy.run_path(empty); before = set(sys.modules)
+runpy.run_path(dag_file); new = sorted(set(sys.modules) - before)
 heavy = [m for m in {heavy!r} if m in sys.modules]
-print(json.dumps({{"empty": t1 - t0, "dag": t2 - t1, "heavy": heavy}}))
+print(json.dumps({{"new": new, "heavy": heavy}}))
 """
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
-def test_dag_file_parses_fast_without_heavy_imports(dag_file: Path, tmp_path: Path) -> None:
+def test_dag_file_imports_nothing_heavy(dag_file: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty_dag.py"
     empty.write_text("from airflow.sdk import DAG\n")
     done = subprocess.run(
@@ -44,8 +52,7 @@ def test_dag_file_parses_fast_without_heavy_imports(dag_file: Path, tmp_path: Pa
     )
     timing = json.loads(done.stdout.strip().splitlines()[-1])
     assert timing["heavy"] == [], f"{dag_file.name} imports {timing['heavy']} at parse time"
-    # Design Decision 13: within 0.3 s of an empty DAG file (well under a second).
-    assert timing["dag"] - timing["empty"] < 0.3, timing
+    assert len(timing["new"]) <= MAX_NEW_MODULES, timing["new"]
 
 
 def test_every_example_dag_is_hourly_with_one_hour_intervals(example_dag) -> None:  # type: ignore[no-untyped-def]
@@ -56,10 +63,16 @@ def test_every_example_dag_is_hourly_with_one_hour_intervals(example_dag) -> Non
     for dag_file in DAG_FILES:
         dag = example_dag(dag_file.stem)
         assert isinstance(dag.timetable, (CronDataIntervalTimetable, CoreTimetable)), dag.dag_id
-        assert dag.catchup is False and dag.max_active_runs <= 4
+        # missed hours run by themselves, from a start date the user sets when copying
+        assert dag.catchup is True and dag.start_date is not None, dag.dag_id
+        assert dag.max_active_runs <= 4
         assert dag.doc_md and "workmagic_conn_id" in dag.params
-        for task in dag.tasks:
-            assert task.retries >= 0
+        assert dag.default_args["retries"] > 0  # transient errors retry (the fixture zeroes tasks')
+        # the run ends with the missed-hours check, after everything that delivers
+        check = dag.get_task("check_missed_hours")
+        assert check.upstream_task_ids == {t.task_id for t in dag.tasks if t is not check}
+        # every param's default is valid: the Trigger and Backfill dialogs open enabled
+        dag.params.validate()
 
 
 def _airflow_cli(home: Path, dags: Path, *args: str, expect: int = 0) -> str:

@@ -114,7 +114,7 @@ def test_parallel_output_is_byte_identical_to_one_process(tmp_path: Path) -> Non
     parts0, report0, rejected0 = run_upload(lines, tmp_path / "p0", 0, max_part_bytes=40_000)
     parts2, report2, rejected2 = run_upload(lines, tmp_path / "p2", 2, max_part_bytes=40_000)
     assert len(parts0) > 3
-    assert parts2 == parts0
+    assert list(parts2.values()) == list(parts0.values())  # names differ: one generation each
     assert report2 == report0
     assert rejected2 == rejected0
     assert report0["rows_rejected"] == len(rejected0) > 100
@@ -330,7 +330,7 @@ def test_a_worker_that_cannot_start_is_left_out(
     )
     assert result.workers == 0
     folder = tmp_path / "p1" / FOLDER.prefix
-    assert {p.name: p.read_bytes() for p in sorted(folder.iterdir())} == expected[0]
+    assert [p.read_bytes() for p in sorted(folder.iterdir())] == list(expected[0].values())
     assert rejected == expected[2]
     assert (
         "exited with code 3 (its error is in the log above) while starting; going on" in caplog.text

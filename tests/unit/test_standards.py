@@ -10,11 +10,14 @@ import pendulum
 import pytest
 
 from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.generations import new_generation
 from workmagic_provider.standards import (
     HourFolder,
+    PartNameInfo,
     hour_of_interval,
     owned_part_pattern,
     parse_hour,
+    parse_part_name,
     part_name,
     to_utc_hour,
     validate_account_id,
@@ -154,7 +157,24 @@ def test_part_names_are_deterministic_and_ordered() -> None:
     assert part_name(later, "upload", 0) == names[0]
 
 
-@pytest.mark.parametrize("index", [-1, 10000, True, 1.0])
+def test_part_names_of_a_generation_say_part_n_of_m() -> None:
+    hour = datetime(2026, 3, 8, 2, tzinfo=UTC)
+    generation = new_generation(lambda: datetime(2026, 3, 8, 3, 5, 1, 42, tzinfo=UTC))
+    assert generation.startswith("20260308T030501000042")
+    names = [part_name(hour, "upload", i, generation=generation, count=2) for i in range(2)]
+    assert names == [
+        f"2026-03-08-02-upload-{generation}-0001of0002.json.gz",
+        f"2026-03-08-02-upload-{generation}-0002of0002.json.gz",
+    ]
+    info = parse_part_name(names[1], hour, "upload")
+    assert info == PartNameInfo(generation, 2, 2)
+    assert parse_part_name("2026-03-08-02-upload-0003.json.gz", hour, "upload") == PartNameInfo(
+        None
+    )
+    assert parse_part_name(names[0], hour, "files") is None
+
+
+@pytest.mark.parametrize("index", [-1, 9999, True, 1.0])
 def test_part_index_range(index: object) -> None:
     with pytest.raises(WorkMagicConfigError, match="part index"):
         part_name(datetime(2026, 3, 8, 2, tzinfo=UTC), "upload", index)  # type: ignore[arg-type]

@@ -3,9 +3,10 @@
 Every flow that moves rows through the worker (CLI ``convert``, the S3/GCS upload operators, the
 file import) calls :func:`upload_lines`. Parts are spooled to a local temporary folder first and
 published only after the whole input was read, so ``on_invalid="fail"`` publishes nothing when
-any row is bad, and a crash mid-input never leaves a mixture of new and old parts behind. After
-publishing, parts of the same flow and hour that a previous run wrote but this run did not are
-removed, so a re-run that produces fewer parts leaves exactly its own output.
+any row is bad. Published parts carry this run's generation and say "part N of M"; afterwards
+the folder is settled (``generations``): parts of older runs of the hour are removed, and if a
+newer run of the hour finished meanwhile this run's own parts give way to it, so the folder
+always ends as exactly one complete run's output.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Literal
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
 from workmagic_provider.files.parallel import ParallelStats, resolve_workers, validate_json_batches
 from workmagic_provider.files.part_writer import Part, PartWriter
-from workmagic_provider.files.sinks import PartSink, remove_stale_parts
+from workmagic_provider.files.sinks import PartSink, settle_parts
+from workmagic_provider.generations import new_generation
 from workmagic_provider.schemas import SchemaOptions, ValidationReport
-from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HourFolder, owned_part_pattern
+from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HourFolder
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ class UploadResult:
     parts: list[Part] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     published: bool = False
+    generation: str = ""
+    #: a newer complete run of the same hour this run's parts gave way to (see generations)
+    superseded_by: str | None = None
     workers: int = 0  # validation processes that ran (0: validated in the calling process)
     worker_peak_rss_kib: int = 0  # largest peak resident memory of one of them
 
@@ -59,6 +64,8 @@ class UploadResult:
             "bytes": self.bytes_written if self.published else 0,
             "parts": [p.to_dict() for p in self.parts] if self.published else [],
             "removed_stale": list(self.removed),
+            "generation": self.generation,
+            "superseded_by": self.superseded_by,
         }
 
 
@@ -128,16 +135,16 @@ def upload_lines(
             if on_invalid == "fail":
                 raise WorkMagicValidationError(report)
 
-        for part in spooled:
-            location = sink.put(part.name, (spool_dir / part.name).read_bytes())
+        generation = new_generation()
+        for index, part in enumerate(spooled):
+            name = folder.part_name(flow, index, generation=generation, count=len(spooled))
+            location = sink.put(name, (spool_dir / part.name).read_bytes())
             log.info("wrote %s: %d rows, %d bytes", location, part.rows, part.bytes)
-            result.parts.append(Part(part.name, location, part.rows, part.bytes, part.raw_bytes))
+            result.parts.append(Part(name, location, part.rows, part.bytes, part.raw_bytes))
     result.published = True
+    result.generation = generation
     if prune:
-        keep = {p.name for p in result.parts}
-        result.removed = remove_stale_parts(sink, owned_part_pattern(folder.hour, flow), keep)
-        for name in result.removed:
-            log.info("removed stale part %s%s left by an earlier run", folder.prefix, name)
+        settle_parts(sink, folder, flow, result)
     log.info(
         "%s %s: %d rows read, %d written in %d parts (%d bytes), %d rejected, %d stale removed"
         " (validated in %s)",

@@ -1,16 +1,24 @@
 """Where finished parts go: a local folder, or an object store (``stores.StorePartSink``).
 
 A sink stores parts under one hour-folder prefix and can list and delete the names in it, which
-is all that idempotent re-runs need: publish the new parts, then remove the stale parts of the
-same flow that a previous run of the same hour left behind.
+is all that idempotent re-runs need: publish the new parts, then settle the folder so that it
+holds exactly one run's parts (``generations``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import re
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from workmagic_provider.standards import plan_folder_settle
+
+if TYPE_CHECKING:
+    from workmagic_provider.files.pipeline import UploadResult
+    from workmagic_provider.standards import HourFolder
+
+log = logging.getLogger(__name__)
 
 
 class PartSink(Protocol):
@@ -50,9 +58,24 @@ class LocalDirSink:
         (self.folder / name).unlink(missing_ok=True)
 
 
-def remove_stale_parts(sink: PartSink, owned: re.Pattern[str], keep: set[str]) -> list[str]:
-    """Delete names matching ``owned`` that are not in ``keep``; return what was removed."""
-    stale = [name for name in sink.names() if owned.match(name) and name not in keep]
-    for name in stale:
+def settle_parts(sink: PartSink, folder: HourFolder, flow: str, result: UploadResult) -> None:
+    """After publishing: remove older runs' parts; give way if a newer complete run is there."""
+    plan = plan_folder_settle(sink.names(), folder.hour, flow, result.generation)
+    for name in plan.delete:
         sink.delete(name)
-    return stale
+    mine = {p.name for p in result.parts}
+    result.removed = [n for n in plan.delete if n not in mine]
+    for name in result.removed:
+        log.info("removed %s%s: a part of an earlier run of this hour", folder.prefix, name)
+    if plan.superseded_by is not None:
+        result.superseded_by = plan.superseded_by
+        log.warning(
+            "a newer run of %s (generation %s) finished while this one (%s) published: its "
+            "complete output is kept and this run's %d parts were withdrawn",
+            folder.prefix,
+            plan.superseded_by,
+            result.generation,
+            len(mine),
+        )
+    for name in plan.left_in_progress:
+        log.info("left %s%s to the newer run still writing it", folder.prefix, name)

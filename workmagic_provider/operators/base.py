@@ -7,13 +7,15 @@ summary to XCom. Nothing here reads the wall clock: the hour is the data interva
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
-from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicPermanentError
 from workmagic_provider.standards import DEFAULT_LOOKBACK
 
 if TYPE_CHECKING:
@@ -24,7 +26,45 @@ if TYPE_CHECKING:
     from workmagic_provider.stores import ObjectStore
 
 
-class WorkMagicBaseOperator(BaseOperator):
+_FAILING: dict[type[BaseException], type[BaseException]] = {}
+
+
+def _failing_class(cls: type[BaseException]) -> type[BaseException]:
+    """``cls`` that is also Airflow's "fail, do not retry" (``pytest.raises(cls)`` still works)."""
+    if cls not in _FAILING:
+        _FAILING[cls] = type(
+            cls.__name__, (cls, AirflowFailException), {"__module__": cls.__module__}
+        )
+    return _FAILING[cls]
+
+
+def _fails_fast(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except WorkMagicPermanentError as err:
+            if not isinstance(err, AirflowFailException):
+                err.__class__ = _failing_class(type(err))  # type: ignore[assignment]
+            raise
+
+    return run
+
+
+class FailFast:
+    """Mixin: a permanent error (configuration, unusable input, invalid rows) raised by
+    ``execute``/``execute_complete`` fails the task at once instead of being retried; network
+    and server errors keep Airflow's retries."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("execute", "execute_complete"):
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, _fails_fast(method))
+
+
+class WorkMagicBaseOperator(FailFast, BaseOperator):
     """Base of operators that write into a WorkMagic hour folder.
 
     :param workmagic_conn_id: the ``workmagic`` connection (account, category, bucket, role).

@@ -22,6 +22,7 @@ from workmagic_provider.exceptions import (
     WorkMagicInputError,
     WorkMagicValidationError,
 )
+from workmagic_provider.operators.base import FailFast
 from workmagic_provider.operators.inputs import as_list, as_storage_path
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ LABELS: dict[str, str] = {
 }
 
 
-class ImportedSalesToGoogleSheetOperator(BaseOperator):
+class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
     """Replace the first tab of a Google Sheet with validated imported rows.
 
     :param spreadsheet_id: the sheet WorkMagic syncs (templated).
