@@ -28,12 +28,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Literal
 
 from workmagic_provider.exceptions import (
@@ -43,6 +41,7 @@ from workmagic_provider.exceptions import (
 )
 from workmagic_provider.files.resplit import resplit_stream, split_names
 from workmagic_provider.files.sources import CountingReader
+from workmagic_provider.generations import GENERATION_MARK, may_delete, new_generation
 from workmagic_provider.schemas import SchemaOptions, ValidationReport
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 from workmagic_provider.stores import ObjectInfo, ObjectStore, ServerSideCopyRefused
@@ -63,26 +62,8 @@ RECIPE_MARK = "workmagic-recipe"
 #: on the last part of a re-split file only: how many parts the file became. Parts are written
 #: as they fill, so parts without this mark beside them are what an interrupted run left.
 PARTS_MARK = "workmagic-parts"
-#: the generation of the run that wrote an object (same key and token form as the upload
-#: pipeline's run generations): a run never deletes what a newer run wrote
-GENERATION_MARK = "workmagic-generation"
-_GENERATION_RE = re.compile(r"\d{8}T\d{12}[0-9a-f]{4}")
-
 Action = Literal["copy", "transform", "skip"]
 _PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
-
-
-def new_generation() -> str:
-    """A token that sorts by the time it was taken (UTC microseconds, then random digits)."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + secrets.token_hex(2)
-
-
-def may_delete(written_by: str | None, mine: str) -> bool:
-    """Whether a run of generation ``mine`` may delete an object marked ``written_by``.
-
-    Objects without a (valid) generation were written before generations existed: older.
-    """
-    return not (written_by and _GENERATION_RE.fullmatch(written_by)) or written_by < mine
 
 
 @dataclass
