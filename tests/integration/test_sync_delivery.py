@@ -108,6 +108,13 @@ def assert_readable_by_workmagic(data: bytes) -> list[bytes]:
     return rows
 
 
+def warnings_logged(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> str:
+    """WARNING lines, whether logging reached pytest or Airflow's console renderer took them."""
+    records = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    console = [line for line in "".join(capfd.readouterr()).splitlines() if "[warning" in line]
+    return "\n".join(records + console)
+
+
 def put_mixed_hour(cloud: Cloud) -> dict[str, bytes]:
     files = {
         "orders.json.gz": gz(lines(6, seed=1)),
@@ -123,7 +130,7 @@ def put_mixed_hour(cloud: Cloud) -> dict[str, bytes]:
 
 
 def test_only_gzip_json_lines_arrive_nested_flattened_plain_compressed(
-    cloud: Cloud, caplog: pytest.LogCaptureFixture
+    cloud: Cloud, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     files = put_mixed_hour(cloud)
     with caplog.at_level(logging.WARNING, logger="workmagic_provider"):
@@ -149,7 +156,7 @@ def test_only_gzip_json_lines_arrive_nested_flattened_plain_compressed(
     assert sorted(reasons) == ["_SUCCESS", "fake.json.gz", "orders.csv"]
     assert "not gzip" in reasons["fake.json.gz"] and "CSV" in reasons["orders.csv"]
     assert summary["empty"] is False and summary["files_seen"] == 6
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = warnings_logged(caplog, capfd).splitlines()
     assert any(all(n in w for n in ("_SUCCESS", "fake.json.gz", "orders.csv")) for w in warnings)
 
     again = cloud.run()
@@ -177,7 +184,10 @@ def test_recursive_false_takes_only_the_hour_folder_itself(cloud: Cloud) -> None
 
 @pytest.mark.parametrize("content", ["nothing", "only foreign files"])
 def test_empty_hour_warns_and_flags_or_fails_or_skips(
-    cloud: Cloud, content: str, caplog: pytest.LogCaptureFixture
+    cloud: Cloud,
+    content: str,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
 
@@ -189,10 +199,7 @@ def test_empty_hour_warns_and_flags_or_fails_or_skips(
     with caplog.at_level(logging.WARNING, logger="workmagic_provider"):
         summary = cloud.run()
     assert summary["empty"] is True and summary["objects_written"] == 0
-    assert any(
-        "nothing to deliver" in r.getMessage() and r.levelno == logging.WARNING
-        for r in caplog.records
-    )
+    assert "nothing to deliver" in warnings_logged(caplog, capfd)
     with pytest.raises(WorkMagicError, match="nothing to deliver"):
         cloud.run(on_empty="fail")
     with pytest.raises(AirflowSkipException):
