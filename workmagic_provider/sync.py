@@ -37,6 +37,7 @@ from typing import Literal
 from workmagic_provider.exceptions import (
     WorkMagicError,
     WorkMagicInputError,
+    WorkMagicPermanentError,
     WorkMagicValidationError,
 )
 from workmagic_provider.files.resplit import resplit_stream, split_names
@@ -308,7 +309,7 @@ class HourSync:
         wanted = [name] if len(current) == 1 else sorted(part(i) for i in range(len(current)))
         return current if current == wanted else None
 
-    def _judge(self, todo: list[_Todo]) -> None:
+    def _judge(self, todo: list[_Todo], result: SyncResult) -> None:
         """Look at the first bytes of each new or changed file (in parallel)."""
 
         def judge(item: _Todo) -> Verdict:
@@ -318,6 +319,8 @@ class HourSync:
         with ThreadPoolExecutor(self.max_workers) as pool:
             for item, verdict in zip(todo, pool.map(judge, todo), strict=True):
                 item.verdict = verdict
+                if verdict.kind == "foreign":
+                    result.foreign[item.path] = verdict.reason
 
     # -- doing ----------------------------------------------------------------------------
     def _copy(self, item: _Todo, marks: dict[str, str]) -> FileOutcome:
@@ -421,6 +424,21 @@ class HourSync:
             self.destination.uri(self.destination_prefix),
             self.generation,
         )
+        sources, owned, todo = self._plan(result)
+        self._judge(todo, result)
+        self._report_foreign(result)
+        self._deliver([item for item in todo if item.verdict.kind != "foreign"], result)
+        result.deleted = self._prune(set(sources) | set(result.foreign), owned, result)
+        self._log_totals(result)
+        return result
+
+    def _plan(
+        self, result: SyncResult
+    ) -> tuple[dict[str, ObjectInfo], dict[str, Mapping[str, str]], list[_Todo]]:
+        """List both folders: (deliverable sources by path, our objects' marks, files to move).
+
+        Unchanged files are recorded as skipped; files foreign by name alone as not delivered.
+        """
         listed = self.source.list(self.source_prefix, recursive=self.settings.recursive)
         existing = self.destination.list(self.destination_prefix)
         result.listed = len(listed)
@@ -434,14 +452,13 @@ class HourSync:
                 result.foreign[path] = foreign.reason
         names = destination_names(sources)
         identical = self._identical_copies(sources, names, existing)
+        identical_names = {names[path] for path in identical}
         marks_by_name = self._destination_marks(
-            [o for o in existing if o.key[len(self.destination_prefix) :] not in
-             {names[p] for p in identical}]
-        )  # fmt: skip
+            [o for o in existing if o.key[len(self.destination_prefix) :] not in identical_names]
+        )
         owned = {
             n: m for n, m in marks_by_name.items() if m.get(SYNC_MARK) == self.settings.sync_id
         }
-
         todo: list[_Todo] = []
         for path, info in sources.items():
             current = [names[path]] if path in identical else None
@@ -451,14 +468,9 @@ class HourSync:
                 log.info("unchanged %s: skipped", self.source.uri(info.key))
             else:
                 todo.append(_Todo(path, info, names[path]))
-        self._judge(todo)
-        for item in todo:
-            if item.verdict.kind == "foreign":
-                result.foreign[item.path] = item.verdict.reason
-        todo = [item for item in todo if item.verdict.kind != "foreign"]
-        self._report_foreign(result)
-        self._deliver(todo, result)
-        result.deleted = self._prune(set(sources) | set(result.foreign), owned, result)
+        return sources, owned, todo
+
+    def _log_totals(self, result: SyncResult) -> None:
         s = result.summary()
         log.info(
             "sync %s -> %s: %s copied (%s server-side), %s split or compressed, %s skipped, "
@@ -474,7 +486,6 @@ class HourSync:
             s["bytes_written"],
             s["rows_rejected"],
         )
-        return result
 
     def _report_foreign(self, result: SyncResult) -> None:
         """Name every file WorkMagic could not read; with ``on_foreign_file="fail"``, stop here,
@@ -513,7 +524,7 @@ class HourSync:
                 finally:
                     for future in futures:
                         future.cancel()
-        except WorkMagicValidationError:
+        except WorkMagicPermanentError:
             raise
         except Exception as err:
             raise WorkMagicError(
