@@ -25,7 +25,9 @@ read again just before deleting), so two overlapping runs leave one run's output
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import re
 import threading
@@ -51,6 +53,7 @@ from workmagic_provider.sync_files import (
     Verdict,
     destination_names,
     verdict_by_content,
+    verdict_by_ending,
     verdict_by_name,
 )
 
@@ -65,6 +68,10 @@ RECIPE_MARK = "workmagic-recipe"
 PARTS_MARK = "workmagic-parts"
 Action = Literal["copy", "transform", "skip"]
 _PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+def _gz_name(path: str) -> bool:
+    return path.lower().endswith(".gz")
 
 
 @dataclass
@@ -145,6 +152,8 @@ class SyncSettings:
     compresslevel: int = 6
     recursive: bool = True
     on_foreign_file: Literal["skip", "fail"] = "skip"
+    #: read the first bytes of every new or changed file (``False``: ``.gz`` names are trusted)
+    check_content: bool = True
 
     @property
     def recipe(self) -> str:
@@ -204,10 +213,18 @@ class CopyRoute:
 
 @dataclass
 class _Todo:
+    """A new or changed source file; its verdict and (small files) its bytes once read."""
+
     path: str
     info: ObjectInfo
     name: str
-    verdict: Verdict = field(default_factory=lambda: Verdict("gzip"))
+    verdict: Verdict | None = None
+    #: the whole object, when the content check read all of it (saves a second read)
+    head: bytes | None = None
+
+    @property
+    def foreign(self) -> bool:
+        return self.verdict is not None and self.verdict.kind == "foreign"
 
 
 class HourSync:
@@ -309,18 +326,25 @@ class HourSync:
         wanted = [name] if len(current) == 1 else sorted(part(i) for i in range(len(current)))
         return current if current == wanted else None
 
-    def _judge(self, todo: list[_Todo], result: SyncResult) -> None:
-        """Look at the first bytes of each new or changed file (in parallel)."""
+    def _judge(self, item: _Todo, *, keep_head: bool = True) -> None:
+        """Decide what a new or changed file is from its first bytes (or, when content checks
+        are off, from a ``.gz`` / JSON Lines name); a small file is read whole, once."""
+        if item.verdict is not None:
+            return
+        if not self.settings.check_content:
+            item.verdict = verdict_by_ending(item.path)
+            if item.verdict is not None:
+                return
+        head = self.source.read_head(item.info.key, HEAD_BYTES)
+        whole = len(head) >= item.info.size
+        item.verdict = verdict_by_content(item.path, head, whole=whole)
+        if whole and keep_head and not item.foreign:
+            item.head = head
 
-        def judge(item: _Todo) -> Verdict:
-            head = self.source.read_head(item.info.key, HEAD_BYTES)
-            return verdict_by_content(item.path, head, whole=len(head) >= item.info.size)
-
+    def _judge_all(self, todo: list[_Todo]) -> None:
+        """Judge every file before anything is written (``on_foreign_file="fail"``)."""
         with ThreadPoolExecutor(self.max_workers) as pool:
-            for item, verdict in zip(todo, pool.map(judge, todo), strict=True):
-                item.verdict = verdict
-                if verdict.kind == "foreign":
-                    result.foreign[item.path] = verdict.reason
+            list(pool.map(lambda item: self._judge(item, keep_head=False), todo))
 
     # -- doing ----------------------------------------------------------------------------
     def _copy(self, item: _Todo, marks: dict[str, str]) -> FileOutcome:
@@ -335,17 +359,20 @@ class HourSync:
                 item.info.size,
             )
             return FileOutcome(item.path, "copy", [item.name], item.info.size, server_side=True)
-        with self.source.open_read(item.info.key) as stream:
-            counted = CountingReader(stream)
-            self.destination.write_stream(
-                key,
-                counted,  # type: ignore[arg-type]  # a raw reader: what uploads need of IO
-                marks,
-            )
-        log.info(
-            "copied %s -> %s (%d bytes)", self.source.uri(item.info.key), target, counted.count
-        )
-        return FileOutcome(item.path, "copy", [item.name], counted.count)
+        if item.head is not None:  # read whole by the content check: no second read
+            self.destination.write_bytes(key, item.head, marks)
+            size = len(item.head)
+        else:
+            with self.source.open_read(item.info.key) as stream:
+                counted = CountingReader(stream)
+                self.destination.write_stream(
+                    key,
+                    counted,  # type: ignore[arg-type]  # a raw reader: what uploads need of IO
+                    marks,
+                )
+            size = counted.count
+        log.info("copied %s -> %s (%d bytes)", self.source.uri(item.info.key), target, size)
+        return FileOutcome(item.path, "copy", [item.name], size)
 
     def _transform(self, item: _Todo, marks: dict[str, str]) -> FileOutcome:
         """Read lines, validate if asked, write gzip size-capped parts (one part: the name).
@@ -375,7 +402,12 @@ class HourSync:
 
         report = ValidationReport(self.settings.schema or "json-lines")
         source_uri = self.source.uri(item.info.key)
-        with self.source.open_read(item.info.key) as raw:
+        opened = (
+            contextlib.nullcontext(io.BytesIO(item.head))
+            if item.head is not None
+            else self.source.open_read(item.info.key)
+        )
+        with opened as raw:
             produced = resplit_stream(
                 raw,
                 source_uri,
@@ -398,7 +430,7 @@ class HourSync:
             write(part_name, data, {**marks, PARTS_MARK: str(count)} if n == len(held) else marks)
         log.info(
             "%s %s (%d bytes) -> %d parts in %s (%d bytes, %d rows, %d rejected)",
-            "compressed" if item.verdict.kind == "plain" else "split",
+            "compressed" if item.verdict and item.verdict.kind == "plain" else "split",
             source_uri,
             item.info.size,
             len(written_names),
@@ -412,6 +444,7 @@ class HourSync:
         )
 
     def _move(self, item: _Todo) -> FileOutcome:
+        assert item.verdict is not None
         transform = self._rewrites(item.info) or item.verdict.kind == "plain"
         marks = self._marks(item.path, item.info, transform)
         return (self._transform if transform else self._copy)(item, marks)
@@ -425,9 +458,11 @@ class HourSync:
             self.generation,
         )
         sources, owned, todo = self._plan(result)
-        self._judge(todo, result)
-        self._report_foreign(result)
-        self._deliver([item for item in todo if item.verdict.kind != "foreign"], result)
+        if self.settings.on_foreign_file == "fail":
+            self._judge_all(todo)
+            self._fail_on_foreign(todo, result)
+        self._deliver(todo, result)
+        self._warn_foreign(result)
         result.deleted = self._prune(set(sources) | set(result.foreign), owned, result)
         self._log_totals(result)
         return result
@@ -487,42 +522,60 @@ class HourSync:
             s["rows_rejected"],
         )
 
-    def _report_foreign(self, result: SyncResult) -> None:
-        """Name every file WorkMagic could not read; with ``on_foreign_file="fail"``, stop here,
-        before anything of this hour is written."""
-        if not result.foreign:
-            return
+    @staticmethod
+    def _foreign_message(result: SyncResult) -> str:
         listing = "; ".join(f"{p}: {r}" for p, r in sorted(result.foreign.items()))
-        message = (
+        return (
             f"{len(result.foreign)} file(s) in {result.source_uri} are not gzip JSON Lines, "
             f"which WorkMagic reads: {listing}"
         )
-        if self.settings.on_foreign_file == "fail":
+
+    def _fail_on_foreign(self, todo: list[_Todo], result: SyncResult) -> None:
+        """``on_foreign_file="fail"``: stop before anything of this hour is written."""
+        for item in todo:
+            if item.foreign:
+                assert item.verdict is not None
+                result.foreign[item.path] = item.verdict.reason
+        if result.foreign:
             raise WorkMagicInputError(
-                f"{message}. Nothing of this hour was written (on_foreign_file='fail'); remove "
-                "or move them, or set on_foreign_file='skip' to deliver the other files."
+                f"{self._foreign_message(result)}. Nothing of this hour was written "
+                "(on_foreign_file='fail'); remove or move them, or set on_foreign_file='skip' "
+                "to deliver the other files."
             )
-        log.warning("%s. They were not copied.", message)
+
+    def _warn_foreign(self, result: SyncResult) -> None:
+        if result.foreign:
+            log.warning("%s. They were not copied.", self._foreign_message(result))
 
     def _deliver(self, todo: list[_Todo], result: SyncResult) -> None:
-        """Move every file, in parallel; one copy alone first while the copy route is unknown."""
-        copies = [i for i in todo if not (self._rewrites(i.info) or i.verdict.kind == "plain")]
-        # the smallest copy finds out (one CopyObject, not a multipart copy)
-        first_copy = min(copies, key=lambda i: i.info.size, default=None)
+        """Judge and move every file, in parallel (one file after another per worker, so at
+        most one small file's bytes per worker are held). While the copy route is unknown, the
+        smallest file that would be copied as it is goes first, alone, and finds out."""
         done, total = 0, len(todo)
-        try:
-            if first_copy is not None and not self.route.known:
-                result.files.append(self._move(first_copy))
+
+        def collect(item: _Todo, outcome: FileOutcome | None) -> None:
+            nonlocal done
+            if outcome is None:
+                assert item.verdict is not None
+                result.foreign[item.path] = item.verdict.reason
+            else:
+                result.files.append(outcome)
                 done += 1
-                todo = [i for i in todo if i is not first_copy]
+
+        try:
+            if not self.route.known:
+                copies = [i for i in todo if not self._rewrites(i.info) and _gz_name(i.path)]
+                probe = min(copies, key=lambda i: i.info.size, default=None)
+                if probe is not None:
+                    collect(probe, self._handle(probe))
+                    todo = [i for i in todo if i is not probe]
             with ThreadPoolExecutor(self.max_workers) as pool:
-                futures = [pool.submit(self._move, item) for item in todo]
+                futures = [(item, pool.submit(self._handle, item)) for item in todo]
                 try:
-                    for future in futures:
-                        result.files.append(future.result())
-                        done += 1
+                    for item, future in futures:
+                        collect(item, future.result())
                 finally:
-                    for future in futures:
+                    for _, future in futures:
                         future.cancel()
         except WorkMagicPermanentError:
             raise
@@ -533,6 +586,16 @@ class HourSync:
                 "written whole or not at all, and a file counts as done only when its last "
                 "part is in; a retry redoes every file that did not finish."
             ) from err
+
+    def _handle(self, item: _Todo) -> FileOutcome | None:
+        """Judge one file and move it; ``None`` when it is not gzip JSON Lines."""
+        self._judge(item)
+        if item.foreign:
+            return None
+        try:
+            return self._move(item)
+        finally:
+            item.head = None
 
     def _prune(
         self, source_paths: set[str], owned: dict[str, Mapping[str, str]], result: SyncResult

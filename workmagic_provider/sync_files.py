@@ -37,6 +37,7 @@ HEAD_BYTES = 64 * 1024
 #: at most this much of the head is decompressed to find the first line
 _MAX_INFLATED = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+_PLAIN_ENDINGS = (".jsonl", ".ndjson", ".json")
 _BOM = b"\xef\xbb\xbf"
 #: what sub-folder separators become in a destination name
 FOLDER_SEPARATOR = "__"
@@ -74,6 +75,17 @@ def verdict_by_name(path: str, size: int) -> Verdict | None:
     for ending, label in _FOREIGN_ENDINGS.items():
         if lower.endswith(ending):
             return Verdict("foreign", f"{label} file (by its name), not gzip JSON Lines")
+    return None
+
+
+def verdict_by_ending(path: str) -> Verdict | None:
+    """What a name promises, for syncs that trust names: ``.gz`` is gzip JSON Lines,
+    ``.jsonl`` / ``.ndjson`` / ``.json`` plain JSON Lines; ``None`` for any other name."""
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return Verdict("gzip")
+    if lower.endswith(_PLAIN_ENDINGS):
+        return Verdict("plain")
     return None
 
 
@@ -153,5 +165,6 @@ __all__ = [
     "Verdict",
     "destination_names",
     "verdict_by_content",
+    "verdict_by_ending",
     "verdict_by_name",
 ]

@@ -125,7 +125,7 @@ def test_s3_without_a_grant_the_first_copy_finds_out_and_the_rest_stream(
     summary = sync(source, destination)
     assert summary["copied"] == 5 and summary["copied_server_side"] == 0
     assert summary["bytes_through_worker"] == summary["bytes_written"] > 0
-    assert source.streamed == 5
+    assert source.heads == 5 and source.streamed == 0  # small files: read once, whole
     copy_denials = [d for d in sandbox.denials if d.action == "CopyObject"]
     assert len(copy_denials) == 1  # found out once per run, not once per file
     client = sandbox.aws.admin_client()
@@ -161,3 +161,16 @@ def test_gcs_copies_by_rewrite_with_our_marks(
             destination._bucket.blob(info.key).download_as_bytes() == files[info.key[len(DEST) :]]
         )
     assert sync(source, destination)["bytes_written"] == 0
+
+
+def test_trusting_names_copies_server_side_without_reading_a_byte(
+    same_endpoint_s3: tuple[CountedS3, S3Store], sandbox: Any
+) -> None:
+    source, destination = same_endpoint_s3
+    files = {f"orders-{n}.json.gz": gz_lines(10, seed=n) for n in range(3)}
+    put(source, files)
+    sandbox.aws.grant_read(SAME_ACCOUNT_BUCKET)
+
+    summary = sync(source, destination, check_content=False)
+    assert summary["copied_server_side"] == 3
+    assert source.heads == 0 and source.streamed == 0
