@@ -18,13 +18,14 @@ after that side is measured.
 * **ours**: ``HourSync`` (S3Hook source, ``WorkMagicHook().get_s3_hook()`` destination) in a
   child process with the sandbox's connections; timed from building the hooks (AssumeRole
   included) to the end of the sync, Airflow's import excluded (a task has it already). Run
-  four times: with the read grant and ``split_oversized=False`` (server-side copies: compared
-  with awscli direct), once checking every new file's first bytes (the default: one ranged read
-  per file that awscli does not make) and once with ``check_content=False``; and without the
-  grant (the first copy is refused, the rest stream through the worker) both with ``split_oversized=False`` (a pure byte copy, multipart: compared
-  with the documented awscli) and with the default, which re-splits files over WorkMagic's
-  1.5 MB limit into parts (more work than a copy: gunzip, re-gzip). Each then re-runs unchanged
-  with fresh hooks.
+  four times. With the read grant and ``split_oversized=False`` (server-side copies, compared
+  with awscli direct): once checking every new file's first bytes (the default: one ranged
+  read per file that awscli does not make) and once with ``check_content=False``. Without the
+  grant (the first copy is refused, the rest stream through the worker): with
+  ``split_oversized=False`` (a pure byte copy, multipart: compared with the documented awscli)
+  and with the default, which re-splits files over WorkMagic's 1.5 MB limit into parts (more
+  work than a copy: gunzip, re-gzip). Each then re-runs unchanged with fresh hooks.
+  The sandbox's ``ours_server*`` sides and awscli direct run with the role's read grant.
 
 Objects and bytes written are counted by the sandbox's gate (allowed writes under the side's
 folder) for every side alike; ours' own ``summary()`` must agree.
