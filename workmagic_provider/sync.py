@@ -351,7 +351,8 @@ class HourSync:
         key = self.destination_prefix + item.name
         target = self.destination.uri(key)
         marks = {**marks, GENERATION_MARK: self.generation}
-        if self.route.copy(self.source, self.destination, item.info, key, marks):
+        held = item.head is not None  # read whole by the content check: a PUT, not a copy
+        if not held and self.route.copy(self.source, self.destination, item.info, key, marks):
             log.info(
                 "copied %s -> %s (%d bytes, server-side)",
                 self.source.uri(item.info.key),
@@ -359,7 +360,7 @@ class HourSync:
                 item.info.size,
             )
             return FileOutcome(item.path, "copy", [item.name], item.info.size, server_side=True)
-        if item.head is not None:  # read whole by the content check: no second read
+        if item.head is not None:
             self.destination.write_bytes(key, item.head, marks)
             size = len(item.head)
         else:
@@ -550,7 +551,7 @@ class HourSync:
     def _deliver(self, todo: list[_Todo], result: SyncResult) -> None:
         """Judge and move every file, in parallel (one file after another per worker, so at
         most one small file's bytes per worker are held). While the copy route is unknown, the
-        smallest file that would be copied as it is goes first, alone, and finds out."""
+        smallest file that would be copied inside the cloud goes first, alone, and finds out."""
         done, total = 0, len(todo)
 
         def collect(item: _Todo, outcome: FileOutcome | None) -> None:
@@ -564,7 +565,7 @@ class HourSync:
 
         try:
             if not self.route.known:
-                copies = [i for i in todo if not self._rewrites(i.info) and _gz_name(i.path)]
+                copies = [i for i in todo if self._may_copy_in_cloud(i)]
                 probe = min(copies, key=lambda i: i.info.size, default=None)
                 if probe is not None:
                     collect(probe, self._handle(probe))
@@ -586,6 +587,11 @@ class HourSync:
                 "written whole or not at all, and a file counts as done only when its last "
                 "part is in; a retry redoes every file that did not finish."
             ) from err
+
+    def _may_copy_in_cloud(self, item: _Todo) -> bool:
+        """Copied as it is, and not read whole by the content check (a small file is)."""
+        unread = not self.settings.check_content or item.info.size > HEAD_BYTES
+        return unread and not self._rewrites(item.info) and _gz_name(item.path)
 
     def _handle(self, item: _Todo) -> FileOutcome | None:
         """Judge one file and move it; ``None`` when it is not gzip JSON Lines."""

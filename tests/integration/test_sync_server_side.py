@@ -16,6 +16,7 @@ from workmagic_provider.sandbox.launcher import AWS_CONN_ID, GCP_CONN_ID
 from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.stores import GCSStore, ObjectInfo, S3Store
 from workmagic_provider.sync import FINGERPRINT_MARK, GENERATION_MARK, HourSync, SyncSettings
+from workmagic_provider.sync_files import HEAD_BYTES
 
 pytestmark = pytest.mark.integration
 
@@ -92,15 +93,21 @@ def test_s3_with_a_read_grant_copies_server_side(
     files = {f"orders-{n}.json.gz": gz_lines(20, seed=n) for n in range(6)}
     files["big.json.gz"] = gz_lines(4700, seed=9, pad=900)
     assert len(files["big.json.gz"]) > destination._transfer.multipart_threshold
+    files["mid.json.gz"] = gz_lines(300, seed=8, pad=300)  # over the 64 KiB content check
+    assert len(files["mid.json.gz"]) > HEAD_BYTES
     put(source, files)
     sandbox.aws.grant_read(SAME_ACCOUNT_BUCKET)
 
     summary = sync(source, destination, split_oversized=False)
-    assert summary["copied_server_side"] == summary["copied"] == 7
-    assert summary["bytes_through_worker"] == 0 and source.streamed == 0
+    # small files were read whole by the content check: written from those bytes (one PUT);
+    # larger ones are copied inside S3 and never pass through the worker
+    assert summary["copied"] == 8 and summary["copied_server_side"] == 2
+    small = sum(len(d) for n, d in files.items() if n.startswith("orders-"))
+    assert summary["bytes_through_worker"] == small and source.streamed == 0
     assert summary["bytes_written"] == sum(len(d) for d in files.values())
     actions = {w.key[len(DEST) :]: w.action for w in sandbox.writes}
-    assert actions["orders-0.json.gz"] == "CopyObject"
+    assert actions["orders-0.json.gz"] == "PutObject"
+    assert actions["mid.json.gz"] == "CopyObject"
     assert actions["big.json.gz"] == "CompleteMultipartUpload"  # UploadPartCopy parts
     client = sandbox.aws.admin_client()
     for name, data in files.items():
@@ -111,7 +118,7 @@ def test_s3_with_a_read_grant_copies_server_side(
 
     heads = source.heads
     again = sync(source, destination, split_oversized=False)
-    assert again["bytes_written"] == 0 and again["skipped"] == 7
+    assert again["bytes_written"] == 0 and again["skipped"] == 8
     assert source.heads == heads and source.streamed == 0  # unchanged: the listing sufficed
 
 
@@ -120,12 +127,13 @@ def test_s3_without_a_grant_the_first_copy_finds_out_and_the_rest_stream(
 ) -> None:
     source, destination = same_endpoint_s3
     files = {f"orders-{n}.json.gz": gz_lines(20, seed=n) for n in range(5)}
+    files.update({f"mid-{n}.json.gz": gz_lines(300, seed=n, pad=300) for n in range(3)})
     put(source, files)
 
     summary = sync(source, destination)
-    assert summary["copied"] == 5 and summary["copied_server_side"] == 0
+    assert summary["copied"] == 8 and summary["copied_server_side"] == 0
     assert summary["bytes_through_worker"] == summary["bytes_written"] > 0
-    assert source.heads == 5 and source.streamed == 0  # small files: read once, whole
+    assert source.heads == 8 and source.streamed == 3  # small files: read once, whole
     copy_denials = [d for d in sandbox.denials if d.action == "CopyObject"]
     assert len(copy_denials) == 1  # found out once per run, not once per file
     client = sandbox.aws.admin_client()
@@ -143,7 +151,9 @@ def test_gcs_copies_by_rewrite_with_our_marks(
     airflow_connections(cloud="gcs")
     source = CountedGCS(GCSHook(gcp_conn_id=GCP_CONN_ID), customer.bucket)
     destination = GCSStore(WorkMagicHook().get_gcs_hook(), sandbox.bucket)
-    files = {f"orders-{n}.json.gz": gz_lines(15, seed=n) for n in range(4)}
+    # over the 64 KiB the content check reads: a smaller file is written from those bytes
+    files = {f"orders-{n}.json.gz": gz_lines(300, seed=n, pad=300) for n in range(4)}
+    assert min(len(d) for d in files.values()) > HEAD_BYTES
     for name, data in files.items():  # the source carries metadata of its own
         blob = customer.gcs_bucket().blob(SRC + name)
         blob.metadata = {"exporter": "nightly"}
