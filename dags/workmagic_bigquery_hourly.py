@@ -19,18 +19,22 @@ from workmagic_provider.operators.bigquery import BigQueryExportToWorkMagicOpera
 DOC = """
 ### WorkMagic: export orders from BigQuery hourly
 
-Each run exports the rows whose `updated_at` (a TIMESTAMP) is in `[interval start - 1 hour,
-interval end)` with `EXPORT DATA` to
-`gs://workmagic-inbound-data/account-<id>/<category>/YYYY/MM/DD/HH/YYYY-MM-DD-HH-bigquery-*.json.gz`;
-the window is passed as query parameters. A sample of the same query is validated first; files
-of 1.5 MB or more are re-split; a retry reattaches to the job it submitted before.
+Each run checks the rows whose `updated_at` (a TIMESTAMP) is in `[interval start - 1 hour,
+interval end)` with one aggregate query (NULL required fields, ranges, duplicate ids), exports
+them with `EXPORT DATA` into your staging prefix (the window as query parameters), then
+validates every row into
+`gs://workmagic-inbound-data/account-<id>/<category>/YYYY/MM/DD/HH/YYYY-MM-DD-HH-bigquery-NNNN.json.gz`
+(numbers as numbers, `Z` timestamps, parts below 1.5 MB). A retry reattaches to a running job;
+a cleared task exports again.
 
 **One-time setup**
 1. Register the service account of your `google_cloud_default` connection (the identity the
    job runs as) with WorkMagic (Upload order data > BigQuery).
-2. Set the Variables `workmagic_bigquery_table` (`project.dataset.table`) and optionally
-   `workmagic_bigquery_location`, or copy this file and pass `sql=` (a `.sql` file using
-   `{{ workmagic_window_start }}` and `{{ workmagic_window_end }}`).
+2. Set the Variables `workmagic_bigquery_table` (`project.dataset.table`),
+   `workmagic_bigquery_staging_uri` (`gs://your-bucket/prefix/`, where the export is staged)
+   and optionally `workmagic_bigquery_location` (default: the dataset's), or copy this file
+   and pass `sql=` (a `.sql` file using `{{ workmagic_window_start }}` and
+   `{{ workmagic_window_end }}`).
 
 **Review first**: trigger (or backfill) with the param `render_sql` on: the task logs the
 exact statements of its hour and returns them in XCom without touching the warehouse.
@@ -51,7 +55,8 @@ with DAG(
         DOC,
         params=workmagic_params(
             table=optional_param("overrides the Variable"),
-            location=optional_param("overrides the Variable"),
+            location=optional_param("default: the dataset's location"),
+            staging_uri=optional_param("overrides the Variable"),
             render_sql=Param(
                 False, type="boolean", description="log the exact SQL of the run, submit nothing"
             ),
@@ -63,7 +68,8 @@ with DAG(
         workmagic_conn_id="{{ params.workmagic_conn_id }}",
         table=param_or_variable("table", "workmagic_bigquery_table"),
         updated_at_column="updated_at",
-        location=param_or_variable("location", "workmagic_bigquery_location", "US"),
+        location=param_or_variable("location", "workmagic_bigquery_location"),
+        staging_uri=param_or_variable("staging_uri", "workmagic_bigquery_staging_uri"),
         render_only="{{ params.render_sql }}",
     )
     deliver >> missed_hours_check()

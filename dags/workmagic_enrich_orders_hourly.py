@@ -21,8 +21,10 @@ DOC = """
 
 Each run selects the orders whose sales/profit changed in its window
 `[data_interval_start - 1 h, data_interval_end)` from your database and sends them to
-`POST /enrich/orders` in batches of 100 (retries with backoff on 429/5xx, bad orders isolated
-and reported). Orders older than 28 days before the interval's end are skipped and reported.
+`POST /enrich/orders` in batches of 100 (429/5xx/outages retried for up to 2 minutes, bad orders
+isolated and reported). Orders older than 4 weeks before *now* are not applied by WorkMagic:
+they are counted `too_old` and not sent. Invalid rows are skipped and reported, but the run
+fails when more than half of the rows are rejected.
 The sent orders are read back with `GET /enrich/orders` and differences are reported.
 
 **One-time setup**

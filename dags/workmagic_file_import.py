@@ -69,6 +69,5 @@ with DAG(
         + f"/{HOUR}.jsonl",
         manifest_path="{{ var.value.get('workmagic_import_manifest', '') }}",
         on_duplicate="drop",
-        if_no_files="skip",
     )
     deliver >> missed_hours_check()

@@ -21,16 +21,20 @@ DOC = """
 
 Each run unloads the rows whose update time is in `[interval start - 1 hour, interval end)`
 with `COPY INTO 's3://workmagic-inbound-data/account-<id>/<category>/YYYY/MM/DD/HH/...'`
-through your storage integration; no row passes through Airflow. A sample of the same query is
-validated first, and parts an earlier run of the hour left behind are removed through a stage.
+through your storage integration; no row passes through Airflow. The run's statements share one
+session with `TIMEZONE = 'UTC'`; the table's columns are read at run time and written under
+WorkMagic's field names (matched ignoring case; ISO `Z` timestamps). One aggregate query checks
+the whole window (NULL required fields, ranges, duplicate keys) and a sample is validated before
+the unload; parts an earlier run of the hour left behind are removed through a stage.
 
 **One-time setup**
-1. `workmagic-provider setup-sql snowflake --conn-id workmagic_default --stage DB.SCHEMA.WORKMAGIC`
-   prints `CREATE STORAGE INTEGRATION`, `DESC INTEGRATION` and `CREATE STAGE`; run them, and paste
+1. `workmagic-provider setup-sql snowflake --conn-id workmagic_default --stage DB.SCHEMA.WORKMAGIC
+   --role YOUR_AIRFLOW_ROLE --table DB.SCHEMA.ORDERS` prints `CREATE STORAGE INTEGRATION`,
+   `DESC INTEGRATION`, `CREATE STAGE` and the role's GRANTs; run them, and paste
    `STORAGE_AWS_IAM_USER_ARN` from `DESC INTEGRATION` into WorkMagic (Upload order data >
    Snowflake).
-2. Set the Variables `workmagic_snowflake_table` (a table whose columns are WorkMagic's field
-   names, in double quotes), `workmagic_snowflake_stage` and optionally
+2. Set the Variables `workmagic_snowflake_table` (a table with a column per WorkMagic field,
+   named like it in any case), `workmagic_snowflake_stage` and optionally
    `workmagic_snowflake_updated_at_column` (a TIMESTAMP column, default `updated_at`), or
    copy this file and pass `sql=` (a `.sql` file that uses `{{ workmagic_window_start }}` and
    `{{ workmagic_window_end }}`).

@@ -79,16 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip: write valid rows and report the rest (exit 1); fail: write nothing",
     )
     convert.add_argument("--rejected", default=None, help="write rejected rows to this file")
-    convert.add_argument(
-        "--workers",
-        type=_workers,
-        default=None,
-        help="processes validating beside this one (default: auto = usable CPUs - 1, at most 2; "
-        "0 = validate in this process); the output is the same either way",
-    )
 
     path = commands.add_parser("path", help="print the hour folder prefix")
     _folder_arguments(path)
+
+    _audit_arguments(commands)
 
     sandbox = commands.add_parser(
         "sandbox", help="run the local stand-in for WorkMagic's buckets until interrupted"
@@ -138,18 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the runs")
     return parser
-
-
-def _workers(text: str) -> int | None:
-    if text == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 0, got {text!r}")
-    return value
 
 
 def _folder_arguments(parser: argparse.ArgumentParser) -> None:
@@ -232,7 +215,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
             max_part_bytes=args.max_part_bytes or DEFAULT_MAX_PART_BYTES,
             rejected=keep_rejected if rejected_file else None,
             report=report,
-            workers=args.workers,
         )
         summary = result.summary()
     except WorkMagicValidationError:
@@ -254,6 +236,98 @@ def cmd_path(args: argparse.Namespace) -> int:
 
     print(HourFolder(args.account, args.category, parse_hour(args.hour)).prefix)
     return EXIT_OK
+
+
+def _audit_arguments(commands: Any) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="list what WorkMagic's folder holds per hour; name missing and unreadable hours",
+        description="Read WorkMagic's bucket through a workmagic connection and, for every UTC "
+        "hour from --from to --to (both included), list the files, their bytes and whether "
+        "each is gzip JSON Lines under the size limit. Exit 0: every hour fine; 1: some hour "
+        "is missing or holds files WorkMagic would skip; 2: unusable arguments or connection.",
+    )
+    audit.add_argument("--conn-id", default="workmagic_default", help="workmagic connection id")
+    audit.add_argument(
+        "--from", dest="first", required=True, help="first UTC hour, e.g. 2026-03-08T00:00:00Z"
+    )
+    audit.add_argument("--to", dest="last", required=True, help="last UTC hour (included)")
+    audit.add_argument("--category", default=None, help="data category (default: the connection's)")
+    audit.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Audit WorkMagic's folder; Airflow and the cloud hooks are imported only here."""
+    from workmagic_provider.audit import hours_between
+    from workmagic_provider.standards import parse_hour
+
+    first, last = parse_hour(args.first), parse_hour(args.last)
+    hours_between(first, last)  # a bad range is refused before any connection is read
+    # Airflow and the cloud hooks log to stdout; the audit's stdout is its report.
+    from contextlib import redirect_stdout
+
+    restore = _root_logs_to_stderr()
+    try:
+        with redirect_stdout(sys.stderr):
+            report = _audit(args, first, last)
+    finally:
+        restore()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
+    return EXIT_OK if report.ok else EXIT_INVALID_ROWS
+
+
+def _audit(args: argparse.Namespace, first: Any, last: Any) -> Any:
+    from workmagic_provider.audit import audit_range
+    from workmagic_provider.exceptions import WorkMagicConfigError
+    from workmagic_provider.hooks.workmagic import WorkMagicHook
+    from workmagic_provider.operators.base import destination_store
+    from workmagic_provider.standards import validate_data_category
+
+    hook = WorkMagicHook(workmagic_conn_id=args.conn_id)
+    try:
+        settings = hook.settings
+    except WorkMagicConfigError:
+        raise
+    except Exception as err:  # AirflowNotFoundException: no such connection
+        raise WorkMagicConfigError(f"connection {args.conn_id!r}: {err}") from None
+    category = args.category or settings.data_category
+    if not category:
+        raise WorkMagicConfigError(
+            f"connection {args.conn_id!r}, field data_category: is not set; pass --category"
+        )
+    try:
+        store = destination_store(hook)
+        report = audit_range(
+            store, settings.account_id, validate_data_category(category), first, last
+        )
+    except WorkMagicConfigError:
+        raise
+    except Exception as err:  # the bucket cannot be read: access, network, no such bucket
+        text = f"{type(err).__name__}: {err}"
+        for secret in settings.secrets:
+            text = text.replace(secret, "***")
+        raise WorkMagicConfigError(f"could not read WorkMagic's bucket: {text}") from None
+    return report
+
+
+def _root_logs_to_stderr() -> Any:
+    """Point the root logger's stdout handlers at stderr; returns the function undoing it."""
+    import logging
+
+    moved = [
+        (handler, handler.stream)
+        for handler in logging.getLogger().handlers
+        if isinstance(handler, logging.StreamHandler)
+        and handler.stream in (sys.stdout, sys.__stdout__)
+    ]
+    for handler, _ in moved:
+        handler.setStream(sys.stderr)
+
+    def restore() -> None:
+        for handler, stream in moved:
+            handler.setStream(stream)
+
+    return restore
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -289,6 +363,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "convert": cmd_convert,
     "path": cmd_path,
+    "audit": cmd_audit,
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
 }

@@ -60,3 +60,11 @@ class MissingExtraError(WorkMagicPermanentError, ImportError):
         super().__init__(
             f"{module} is not installed; run: pip install 'airflow-provider-workmagic[{extra}]'"
         )
+
+
+class WorkMagicApiError(WorkMagicError):
+    """A WorkMagic REST API could not be used (the message never contains a key)."""
+
+
+class WorkMagicApiAuthError(WorkMagicApiError, WorkMagicPermanentError):
+    """The API refused the key (401/403): every worker stops, a retry would be refused too."""

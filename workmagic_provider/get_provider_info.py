@@ -177,6 +177,7 @@ def get_provider_info() -> dict[str, Any]:
                     "workmagic_provider.operators.snowflake",
                     "workmagic_provider.operators.bigquery",
                     "workmagic_provider.operators.warehouse",
+                    "workmagic_provider.operators.audit",
                 ],
             }
         ],

@@ -1,6 +1,6 @@
 """SQL the warehouse flows send: Snowflake ``COPY INTO <location>`` and BigQuery ``EXPORT DATA``.
 
-Pure functions, no connection needed (design Decision 10):
+Pure functions, no connection needed:
 
 * window timestamps are generated here from the data interval and rendered as strict literals
   with an explicit format (Snowflake) or passed as ``TIMESTAMP`` query parameters (BigQuery);
@@ -10,7 +10,7 @@ Pure functions, no connection needed (design Decision 10):
   :func:`window_macros`), must be exactly one query, and must use both window bounds;
 * every statement built here is parsed with ``sqlglot`` in its dialect before it is returned.
 
-WorkMagic's samples (spec 7.5, 7.6) build paths by string replacement from ``CURRENT_TIMESTAMP``
+WorkMagic's sample scripts build paths by string replacement from ``CURRENT_TIMESTAMP``
 and select ``now() - 2 hours``; here the hour folder and the window both come from the run's
 data interval, so any hour can be re-run or backfilled.
 """
@@ -220,9 +220,11 @@ def snowflake_select(
     sql: str | None = None,
     require_window: bool = True,
 ) -> str:
-    """The unload's inner query: one ``json_row`` per row, ``OBJECT_CONSTRUCT(*)`` of the rows.
+    """The source of an unload: the window's rows of ``table``, or the user's rendered SELECT.
 
-    Either ``table`` (+ ``updated_at_column``) or ``sql`` (the user's rendered SELECT).
+    Either ``table`` (+ ``updated_at_column``) or ``sql``. Its columns are read at run time
+    (:func:`snowflake_describe_sql`) and written as WorkMagic's fields by
+    :func:`snowflake_json_select`.
     """
     if (table is None) == (sql is None):
         raise WorkMagicConfigError("give either table (with updated_at_column) or sql, not both")
@@ -232,18 +234,59 @@ def snowflake_select(
     if table is not None:
         source = snowflake_identifier(table, "table", max_parts=3)
         column = snowflake_identifier(updated_at_column, "updated_at_column")
-        return (
-            f"SELECT OBJECT_CONSTRUCT(*) AS json_row FROM {source} "
-            f"WHERE {column} >= {start} AND {column} < {end}"
-        )
+        return f"SELECT * FROM {source} WHERE {column} >= {start} AND {column} < {end}"
     assert sql is not None
-    inner = user_select(sql, "snowflake", (start, end) if require_window else ())
-    return f"SELECT OBJECT_CONSTRUCT(*) AS json_row FROM ({inner}) AS workmagic_src"
+    return user_select(sql, "snowflake", (start, end) if require_window else ())
 
 
-def snowflake_file_prefix(folder: HourFolder) -> str:
-    """``YYYY-MM-DD-HH-snowflake-0000``: Snowflake appends ``_0_0_0.json.gz`` and the like."""
-    return part_name(folder.hour, SNOWFLAKE_FLOW, 0, suffix="")
+def snowflake_describe_sql(source: str) -> str:
+    """``SELECT * FROM (source) LIMIT 0``: no rows, only the columns (names and types)."""
+    from sqlglot import exp
+
+    statement = f"SELECT * FROM ({source}) AS workmagic_src LIMIT 0"
+    parse_one(statement, "snowflake", (exp.Select,), "column query")
+    return statement
+
+
+def snowflake_json_select(source: str, object_sql: str) -> str:
+    """The unload's inner query: one ``json_row`` object per source row."""
+    from sqlglot import exp
+
+    statement = f"SELECT {object_sql} AS json_row FROM ({source}) AS workmagic_src"
+    parse_one(statement, "snowflake", (exp.Select,), "JSON query")
+    return statement
+
+
+def checks_sql(check_select: str, dialect: str) -> str:
+    """Parse the whole-window check query (built in ``warehouse.checks``) in its dialect."""
+    from sqlglot import exp
+
+    parse_one(check_select, dialect, (exp.Select,), "whole-window check query")
+    return check_select
+
+
+#: Pins the session's time zone: ``TIMESTAMP_NTZ``/``LTZ`` comparisons with the window's
+#: ``TIMESTAMP_TZ`` bounds, and ``CONVERT_TIMEZONE``, read it.
+SNOWFLAKE_SESSION_SETUP = ("ALTER SESSION SET TIMEZONE = 'UTC'",)
+
+
+def snowflake_file_prefix(folder: HourFolder, generation: str | None = None) -> str:
+    """``YYYY-MM-DD-HH-snowflake-{generation}-0000``: Snowflake appends ``_0_0_0.json.gz``.
+
+    The run's generation keeps two runs of one hour apart (see ``generations``).
+    """
+    return part_name(folder.hour, SNOWFLAKE_FLOW, 0, suffix="", generation=generation)
+
+
+def snowflake_unload_check(max_file_size: object) -> None:
+    """``MAX_FILE_SIZE`` must keep every file below WorkMagic's 1.5 MB limit."""
+    if isinstance(max_file_size, bool) or not isinstance(max_file_size, int):
+        raise WorkMagicConfigError(f"max_file_size must be an integer, got {max_file_size!r}")
+    if not 1024 <= max_file_size < HARD_LIMIT_BYTES:
+        raise WorkMagicConfigError(
+            f"max_file_size must be between 1024 and {HARD_LIMIT_BYTES - 1} bytes (WorkMagic "
+            f"skips files of 1.5 MB or more), got {max_file_size}"
+        )
 
 
 def snowflake_unload_sql(
@@ -253,18 +296,14 @@ def snowflake_unload_sql(
     *,
     storage_integration: str,
     max_file_size: int,
+    generation: str | None = None,
 ) -> str:
     """``COPY INTO 's3://bucket/account-{id}/{category}/YYYY/MM/DD/HH/{prefix}' FROM (...)``."""
     from sqlglot import exp
 
-    if isinstance(max_file_size, bool) or not isinstance(max_file_size, int):
-        raise WorkMagicConfigError(f"max_file_size must be an integer, got {max_file_size!r}")
-    if not 1024 <= max_file_size < HARD_LIMIT_BYTES:
-        raise WorkMagicConfigError(
-            f"max_file_size must be between 1024 and {HARD_LIMIT_BYTES - 1} bytes (WorkMagic "
-            f"skips files of 1.5 MB or more), got {max_file_size}"
-        )
-    location = f"s3://{validate_bucket(bucket)}/{folder.prefix}{snowflake_file_prefix(folder)}"
+    snowflake_unload_check(max_file_size)
+    prefix = snowflake_file_prefix(folder, generation)
+    location = f"s3://{validate_bucket(bucket)}/{folder.prefix}{prefix}"
     integration = snowflake_identifier(storage_integration, "storage_integration")
     statement = (
         f"COPY INTO {sql_string(location)} FROM ({select_sql}) "
@@ -379,12 +418,17 @@ def snowflake_setup_sql(
     storage_integration: str = DEFAULT_INTEGRATION,
     stage: str | None = None,
     replace: bool = False,
+    role: str | None = None,
+    table: str | None = None,
+    stage_schema: str | None = None,
 ) -> SnowflakeSetup:
     """``CREATE STORAGE INTEGRATION`` + ``DESC INTEGRATION`` (+ the stage used for pruning).
 
     The integration may only write under ``s3://{bucket}/account-{id}/``. The stage (same URL,
     same integration) lets the operator list and remove stale parts through Snowflake, whose
-    IAM user is the one WorkMagic trusts (design Decision 6).
+    IAM user is the one WorkMagic trusts. ``role``: the role Airflow's Snowflake connection
+    uses, which gets USAGE on the integration and the stage (or CREATE STAGE on
+    ``stage_schema`` for the temporary stage) and SELECT on ``table``.
     """
     from sqlglot import exp
 
@@ -411,9 +455,45 @@ def snowflake_setup_sql(
             f"URL = {sql_string(location)} STORAGE_INTEGRATION = {integration} "
             "FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP)"
         )
+    if role:
+        statements.extend(
+            snowflake_grants(
+                role, storage_integration, stage=stage, table=table, stage_schema=stage_schema
+            )
+        )
     for statement in statements:
-        parse_one(statement, "snowflake", (exp.Create, exp.Describe), "setup statement")
+        parse_one(statement, "snowflake", (exp.Create, exp.Describe, exp.Grant), "setup statement")
     return SnowflakeSetup(statements)
+
+
+def snowflake_grants(
+    role: str,
+    storage_integration: str,
+    *,
+    stage: str | None = None,
+    table: str | None = None,
+    stage_schema: str | None = None,
+) -> list[str]:
+    """What the role of Airflow's Snowflake connection needs for the hourly unload."""
+    to = f"TO ROLE {snowflake_identifier(role, 'role')}"
+    integration = snowflake_identifier(storage_integration, "storage_integration")
+    grants = [f"GRANT USAGE ON INTEGRATION {integration} {to}"]
+    if stage:
+        grants.append(
+            f"GRANT USAGE ON STAGE {snowflake_identifier(stage, 'stage', max_parts=3)} {to}"
+        )
+    elif stage_schema:
+        schema = snowflake_identifier(stage_schema, "stage_schema", max_parts=2)
+        grants.append(f"GRANT CREATE STAGE ON SCHEMA {schema} {to}")
+    if table:
+        quoted = snowflake_identifier(table, "table", max_parts=3)
+        parts = quoted.split(".")
+        if len(parts) == 3:
+            grants.append(f"GRANT USAGE ON DATABASE {parts[0]} {to}")
+        if len(parts) >= 2:
+            grants.append(f"GRANT USAGE ON SCHEMA {'.'.join(parts[:-1])} {to}")
+        grants.append(f"GRANT SELECT ON TABLE {quoted} {to}")
+    return grants
 
 
 # ----------------------------------------------------------------------------- BigQuery
@@ -438,17 +518,36 @@ def bigquery_select(
     return user_select(sql, "bigquery", tokens)
 
 
-def bigquery_export_uri(folder: HourFolder, bucket: str) -> str:
-    """``gs://bucket/account-{id}/{category}/YYYY/MM/DD/HH/YYYY-MM-DD-HH-bigquery-*.json.gz``."""
-    prefix = f"{hour_stamp(folder.hour)}-{BIGQUERY_FLOW}-"
-    return f"gs://{validate_bucket(bucket)}/{folder.prefix}{prefix}*.json.gz"
+def bigquery_staging_uri(staging: str, folder: HourFolder, export_id: str) -> str:
+    """``gs://staging/.../YYYY-MM-DD-HH/{export id}/bigquery-*.json.gz``: one folder per export.
+
+    The export lands in the customer's staging prefix, never in WorkMagic's folder: every row
+    is validated (and timestamps rewritten) on the way from there into the hour folder.
+    """
+    bucket, prefix = split_gcs_uri(staging, "staging_uri")
+    if not _SAFE_FILE.fullmatch(export_id):
+        raise WorkMagicConfigError(f"export id {export_id!r} is not a safe object name")
+    return f"gs://{bucket}/{prefix}{hour_stamp(folder.hour)}/{export_id}/{BIGQUERY_FLOW}-*.json.gz"
 
 
-def bigquery_export_sql(folder: HourFolder, bucket: str, select_sql: str) -> str:
+def split_gcs_uri(uri: object, what: str) -> tuple[str, str]:
+    """``gs://bucket/prefix/`` -> (bucket, ``prefix/``); the prefix may be empty."""
+    if not isinstance(uri, str) or not uri.startswith("gs://"):
+        raise WorkMagicConfigError(f"{what} must be a gs://bucket/prefix/ URI, got {uri!r}")
+    bucket, _, prefix = uri[len("gs://") :].partition("/")
+    validate_bucket(bucket)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    if any(part in ("", ".", "..") for part in prefix.split("/")[:-1]) or "'" in prefix:
+        raise WorkMagicConfigError(f"{what} has an unusable prefix: {uri!r}")
+    return bucket, prefix
+
+
+def bigquery_export_sql(uri: str, select_sql: str) -> str:
     from sqlglot import exp
 
     statement = (
-        f"EXPORT DATA OPTIONS (uri = {sql_string(bigquery_export_uri(folder, bucket))}, "
+        f"EXPORT DATA OPTIONS (uri = {sql_string(uri)}, "
         "format = 'JSON', compression = 'GZIP', overwrite = true) AS "
         f"{select_sql}"
     )
@@ -466,17 +565,12 @@ def bigquery_sample_sql(select_sql: str, limit: int) -> str:
     return statement
 
 
-def bigquery_export_name_pattern(folder: HourFolder) -> re.Pattern[str]:
-    """Names BigQuery gives the shards of our URI (the ``*`` becomes 12 digits)."""
-    return re.compile(rf"^{re.escape(hour_stamp(folder.hour))}-{BIGQUERY_FLOW}-\d{{12}}\.json\.gz$")
-
-
 # ----------------------------------------------------------------------------- CLI
 def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int:
     """``workmagic-provider setup-sql snowflake``: print the one-time Snowflake setup SQL.
 
     Values come from a ``workmagic`` connection (``--conn-id``) or flags. This is the only
-    place the External ID is printed (design Decision 12): the user asked for this SQL.
+    place the External ID is printed: the user asked for this SQL.
     """
     out = out or sys.stdout
     parser = argparse.ArgumentParser(
@@ -494,6 +588,15 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
         "--stage", default=None, help="stage for stale-part removal (db.schema.name)"
     )
     parser.add_argument("--replace", action="store_true", help="CREATE OR REPLACE")
+    parser.add_argument(
+        "--role", default=None, help="role of Airflow's Snowflake connection: print its grants"
+    )
+    parser.add_argument("--table", default=None, help="source table to grant SELECT on")
+    parser.add_argument(
+        "--stage-schema",
+        default=None,
+        help="without --stage: schema (db.schema) where the run creates its temporary stage",
+    )
     args = parser.parse_args(argv)
     values = {
         "account_id": args.account,
@@ -527,6 +630,9 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
             storage_integration=args.integration,
             stage=args.stage,
             replace=args.replace,
+            role=args.role,
+            table=args.table,
+            stage_schema=args.stage_schema,
         )
     except WorkMagicConfigError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -539,16 +645,28 @@ def setup_sql_main(argv: Sequence[str] | None = None, *, out: Any = None) -> int
     )
     if args.stage:
         print("-- 3. The stage lets the operator remove stale parts (pass stage=...).", file=out)
+    if args.role:
+        print(
+            f"-- 4. The GRANTs give the role {args.role} (Airflow's Snowflake connection) what "
+            "the hourly unload uses.",
+            file=out,
+        )
+    else:
+        print(
+            "-- Pass --role ROLE (the role of Airflow's Snowflake connection) to print the "
+            "GRANTs it needs.",
+            file=out,
+        )
     print(setup.script(), file=out, end="")
     return 0
 
 
 __all__ = [
     "bigquery_export_sql",
-    "bigquery_export_uri",
     "bigquery_query_parameters",
     "bigquery_sample_sql",
     "bigquery_select",
+    "bigquery_staging_uri",
     "setup_sql_main",
     "snowflake_identifier",
     "snowflake_list_sql",

@@ -133,6 +133,11 @@ class S3Store:
     def open_read(self, key: str) -> IO[bytes]:
         return self._client.get_object(Bucket=self.bucket, Key=key)["Body"]  # type: ignore[no-any-return]
 
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``key`` (a ranged GET: the rest is never sent)."""
+        body = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{size - 1}")
+        return body["Body"].read()  # type: ignore[no-any-return]
+
     def write_stream(self, key: str, stream: IO[bytes], metadata: Mapping[str, str]) -> None:
         self._client.upload_fileobj(
             stream,
@@ -220,6 +225,11 @@ class GCSStore:
 
     def open_read(self, key: str) -> IO[bytes]:
         return self._bucket.blob(key).open("rb", chunk_size=self._chunk)  # type: ignore[no-any-return]
+
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first ``size`` stored bytes of ``key`` (ranged, never transcoded by GCS)."""
+        blob = self._bucket.blob(key)
+        return blob.download_as_bytes(start=0, end=size - 1, raw_download=True)  # type: ignore[no-any-return]
 
     def write_stream(self, key: str, stream: IO[bytes], metadata: Mapping[str, str]) -> None:
         """Resumable upload in chunks; the object appears only when the last chunk is in."""

@@ -65,9 +65,10 @@ def test_demo_backfills_every_example_dag(tmp_path: Path) -> None:
     assert "/imported-walmart/" in table["file_import"]
     assert "sheet demo-imported-channel" in table["imported_sheet"]
     assert "/enrich/orders" in table["enrich_orders_hourly"]
-    assert "rendered 3 statements, submitted none" in table["snowflake_hourly"]
+    # session, columns, checks, sample, unload, list
+    assert "rendered 6 statements, submitted none" in table["snowflake_hourly"]
     assert "COPY INTO 's3://workmagic-inbound-data/account-121226/" in out
-    assert "EXPORT DATA OPTIONS (uri = 'gs://workmagic-inbound-data/account-121226/" in out
+    assert "EXPORT DATA OPTIONS (uri = 'gs://customer-orders/workmagic-staging/" in out
     assert "POST /api/v2/backfills" not in out  # no API error surfaced
     # the second backfill of the same hours: the same objects, the sync wrote nothing
     (state,) = [line for line in lines if line.startswith("WorkMagic's S3 folder:")]

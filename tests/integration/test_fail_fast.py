@@ -28,7 +28,7 @@ def test_an_account_id_typo_fails_on_try_one(
         task.retries = 3
         task.retry_delay = timedelta(seconds=1)
     run = run_hour(dag, HOUR)
-    [ti] = run.get_task_instances()
+    ti = next(t for t in run.get_task_instances() if t.task_id == "upload_hour")
     assert (ti.state, ti.try_number) == ("failed", 1)
     captured = capfd.readouterr()
     logged = captured.out + captured.err

@@ -156,3 +156,18 @@ def test_upload_reads_an_export_from_the_customers_bucket(
     assert [json.loads(line)["id"] for line in lines] == [
         json.loads(line)["id"] for line in body.splitlines()
     ]
+
+
+def test_every_row_rejected_fails_the_task_and_publishes_nothing(
+    clean_sandbox: Any, airflow_connections: Any
+) -> None:
+    from workmagic_provider.exceptions import WorkMagicRejectedError
+    from workmagic_provider.operators.gcs import GCSUploadToWorkMagicOperator
+
+    airflow_connections(cloud="gcs")
+    hour = HOURS[0]
+    rows = [{"id": f"o{n}", "total_price": "twelve"} for n in range(3)]
+    operator = GCSUploadToWorkMagicOperator(task_id="upload", rows=rows, on_invalid="skip")
+    with pytest.raises(WorkMagicRejectedError, match=r"3 of 3 rows read were rejected"):
+        operator.execute({"data_interval_start": hour})  # type: ignore[arg-type]
+    assert clean_sandbox.gcs.list_names(f"{PREFIX}{hour:%Y/%m/%d/%H}/") == []

@@ -81,7 +81,7 @@ def _orders(count: int, seed: int) -> list[tuple[int, bytes]]:
 def _upload(lines: list[tuple[int, bytes]], sink: LocalDirSink) -> UploadResult:
     return upload_lines(
         lines, schema="custom-site", folder=FOLDER, flow="upload", sink=sink,
-        max_part_bytes=9_000, workers=0,
+        max_part_bytes=9_000,
     )  # fmt: skip
 
 

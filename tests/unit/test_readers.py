@@ -406,8 +406,6 @@ def test_csv_and_excel_of_the_same_data_give_byte_identical_parts(
                 "2026-03-08T02:00:00Z",
                 "--out",
                 str(out),
-                "--workers",
-                "0",
             ]
         )
         assert code == 0
@@ -453,8 +451,6 @@ def test_cli_convert_skip_writes_valid_rows_and_rejected_sidecar(
             str(tmp_path / "out"),
             "--rejected",
             str(rejected),
-            "--workers",
-            "0",
         ]
     )
     summary = json.loads(capsys.readouterr().out)

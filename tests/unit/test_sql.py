@@ -76,13 +76,11 @@ def test_snowflake_unload_hour_day_year_boundaries(
 @pytest.mark.parametrize(("hour", "path", "start", "end"), BOUNDARIES)
 def test_bigquery_export_boundaries(hour: datetime, path: str, start: str, end: str) -> None:
     select = sql.bigquery_select(table="proj-1.sales.orders", updated_at_column="updated_at")
-    statement = sql.bigquery_export_sql(_folder(hour), BUCKET, select)
+    uri = sql.bigquery_staging_uri("gs://staging-1/wm", _folder(hour), "airflow_d_t_x_0")
+    statement = sql.bigquery_export_sql(uri, select)
     assert isinstance(sqlglot.parse_one(statement, read="bigquery"), exp.Export)
     stamp = path.replace("/", "-")
-    assert (
-        f"uri = 'gs://{BUCKET}/account-121226/order-geo-date-data/{path}/{stamp}-bigquery-*.json.gz'"
-        in statement
-    )
+    assert f"uri = 'gs://staging-1/wm/{stamp}/airflow_d_t_x_0/bigquery-*.json.gz'" in statement
     assert "format = 'JSON', compression = 'GZIP', overwrite = true" in statement
     params = sql.bigquery_query_parameters(_window(hour))
     assert [p["parameterValue"]["value"] for p in params] == [
@@ -109,6 +107,30 @@ def test_lookback_and_other_time_zones() -> None:
         sql.snowflake_timestamp(datetime(2026, 3, 8, 2))
 
 
+@pytest.mark.parametrize(
+    "staging", ["s3://b/p/", "gs://B/p/", "gs://b/../x/", "gs://b/a//c/", "gs://b/it's/", None]
+)
+def test_bigquery_staging_uri_is_refused_when_unusable(staging: object) -> None:
+    folder = _folder(datetime(2026, 3, 8, 2, tzinfo=UTC))
+    with pytest.raises(WorkMagicConfigError):
+        sql.bigquery_staging_uri(staging, folder, "id_0")  # type: ignore[arg-type]
+    with pytest.raises(WorkMagicConfigError):
+        sql.bigquery_staging_uri("gs://b/p/", folder, "../x")
+
+
+def test_bigquery_timestamp_text_is_rewritten_as_iso_z() -> None:
+    from workmagic_provider.operators.bigquery import normalise_bigquery_line
+
+    line = (
+        b'{"id":"7","created_at":"2026-03-08 01:30:00 UTC",'
+        b'"updated_at":"2026-03-08 02:10:00.123456 UTC","note":"at 2026-03-08 01:30:00 UTC"}'
+    )
+    assert normalise_bigquery_line(line) == (
+        b'{"id":"7","created_at":"2026-03-08T01:30:00Z",'
+        b'"updated_at":"2026-03-08T02:10:00.123456Z","note":"at 2026-03-08 01:30:00 UTC"}'
+    )
+
+
 def test_templated_select_snowflake_and_bigquery() -> None:
     hour = datetime(2026, 3, 8, 2, tzinfo=UTC)
     bounds = _window(hour)
@@ -118,10 +140,13 @@ def test_templated_select_snowflake_and_bigquery() -> None:
         bounds,
         sql=user.format(s=macros["workmagic_window_start"], e=macros["workmagic_window_end"]),
     )
-    assert inner.startswith('SELECT OBJECT_CONSTRUCT(*) AS json_row FROM (SELECT "id"')
-    assert not inner.rstrip(")").endswith(";")
-    assert isinstance(sqlglot.parse_one(inner, read="snowflake"), exp.Select)
-    sample = sql.snowflake_sample_sql(inner, 100)
+    assert inner.startswith('SELECT "id" FROM orders WHERE ts >= TO_TIMESTAMP_TZ(')
+    assert not inner.endswith(";")
+    rows = sql.snowflake_json_select(inner, "OBJECT_CONSTRUCT('id', \"id\")")
+    assert rows.startswith('SELECT OBJECT_CONSTRUCT(\'id\', "id") AS json_row FROM (SELECT "id"')
+    assert isinstance(sqlglot.parse_one(rows, read="snowflake"), exp.Select)
+    assert sql.snowflake_describe_sql(inner).endswith(") AS workmagic_src LIMIT 0")
+    sample = sql.snowflake_sample_sql(rows, 100)
     assert sample.endswith("LIMIT 100")
     assert isinstance(sqlglot.parse_one(sample, read="snowflake"), exp.Select)
 
@@ -191,6 +216,31 @@ def test_setup_sql_main_prints_the_external_id_only_there(
             sqlglot.parse_one("\n".join(lines), read="snowflake")
     assert sql.setup_sql_main(["snowflake", "--account", "121226"], out=io.StringIO()) == 2
     assert "missing role_arn, external_id" in capsys.readouterr().err
+
+
+def test_setup_sql_prints_the_grants_of_the_airflow_role() -> None:
+    out = io.StringIO()
+    args = ["snowflake", "--account", "121226", "--role-arn",
+            "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226",
+            "--external-id", "ext_id_account_121226", "--role", "airflow_loader"]  # fmt: skip
+    assert sql.setup_sql_main([*args, "--stage", "db.s.wm", "--table", "db.s.orders"], out=out) == 0
+    text = out.getvalue()
+    to = 'TO ROLE "AIRFLOW_LOADER"'
+    for grant in (
+        f'GRANT USAGE ON INTEGRATION "S3_ORDER_EXPORT_TO_WORKMAGIC" {to};',
+        f'GRANT USAGE ON STAGE "DB"."S"."WM" {to};',
+        f'GRANT USAGE ON DATABASE "DB" {to};',
+        f'GRANT USAGE ON SCHEMA "DB"."S" {to};',
+        f'GRANT SELECT ON TABLE "DB"."S"."ORDERS" {to};',
+    ):
+        assert grant in text
+    # without a permanent stage, the run creates a temporary one: CREATE STAGE on a schema
+    out = io.StringIO()
+    assert sql.setup_sql_main([*args, "--stage-schema", "db.s"], out=out) == 0
+    assert f'GRANT CREATE STAGE ON SCHEMA "DB"."S" {to};' in out.getvalue()
+    assert "GRANT USAGE ON STAGE" not in out.getvalue()
+    with pytest.raises(WorkMagicConfigError):
+        sql.snowflake_grants("r; DROP", "i")
 
 
 def test_stage_list_and_remove() -> None:

@@ -11,6 +11,7 @@ always ends as exactly one complete run's output.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import tempfile
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
-from workmagic_provider.files.parallel import ParallelStats, resolve_workers, validate_json_batches
 from workmagic_provider.files.part_writer import Part, PartWriter
 from workmagic_provider.files.sinks import PartSink, settle_parts
+from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.generations import new_generation
 from workmagic_provider.schemas import SchemaOptions, ValidationReport
+from workmagic_provider.schemas.batch import BatchValidator, pack_batches
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HourFolder
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,6 @@ class UploadResult:
     generation: str = ""
     #: a newer complete run of the same hour this run's parts gave way to (see generations)
     superseded_by: str | None = None
-    workers: int = 0  # validation processes that ran (0: validated in the calling process)
-    worker_peak_rss_kib: int = 0  # largest peak resident memory of one of them
 
     @property
     def rows_written(self) -> int:
@@ -83,26 +83,36 @@ def upload_lines(
     rejected: RejectedConsumer | None = None,
     report: ValidationReport | None = None,
     prune: bool = True,
-    workers: int | None = None,
+    before_publish: Callable[[ValidationReport], None] | None = None,
 ) -> UploadResult:
     """Validate JSON lines and publish them as size-capped parts of ``folder`` into ``sink``.
 
-    ``rejected(row, raw_line)`` receives every rejected row, in order. ``workers``: processes
-    that validate beside this one, which reads, compresses and validates too
-    (``workmagic_provider.files.parallel``); ``None`` (default) means usable CPUs minus one, at
-    most 2 (so none on one CPU), and no process is started for an input of a single batch
-    (512 KiB); ``0`` validates here only. The parts, report and rejected rows are the same
-    whatever ``workers`` is; a worker that dies fails the upload before anything is published.
+    ``rejected(row, raw_line)`` receives every rejected row, in order; a row whose key (see
+    ``unique_keys``) an earlier row had is rejected too. Validation runs in this process, in
+    batches: more CPUs are used by running more tasks, not processes inside one task.
+    ``before_publish(report)`` runs once the input is read and validated, before anything is
+    published: an operator checks its rejected-rows limit there (``rejections``).
     """
     if on_invalid not in ("fail", "skip"):
         raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
-    workers = resolve_workers(workers)
     report = report if report is not None else ValidationReport(schema)
     result = UploadResult(report=report)
-    stats = ParallelStats()
     first_error = len(report.errors)
-    with tempfile.TemporaryDirectory(prefix="workmagic-parts-") as spool:
+    validator = BatchValidator(
+        schema,
+        options,
+        report_name=report.schema,
+        max_errors=report.max_errors,
+        keep_rejected=rejected is not None,
+    )
+    keys = UniqueKeys.for_schema(schema)
+    with (
+        contextlib.ExitStack() as cleanup,
+        tempfile.TemporaryDirectory(prefix="workmagic-parts-") as spool,
+    ):
         spool_dir = Path(spool)
+        if keys is not None:
+            cleanup.callback(keys.close)
 
         def spool_part(name: str, data: bytes) -> str:
             (spool_dir / name).write_bytes(data)
@@ -114,20 +124,20 @@ def upload_lines(
             max_part_bytes=max_part_bytes,
             compresslevel=compresslevel,
         )
-        batches = validate_json_batches(
-            lines,
-            schema,
-            report=report,
-            options=options,
-            rejected=rejected,
-            workers=workers,
-            stats=stats,
-        )
-        for batch in batches:
-            writer.write_block(batch.data, batch.rows)
+        for batch in map(validator, pack_batches(lines)):
+            report.merge(batch.report)
+            if rejected is not None:
+                for row, raw in batch.rejected:
+                    rejected(row, raw)
+            if keys is None:
+                writer.write_block(batch.valid, batch.rows)
+                continue
+            for row, line in zip(batch.rows, batch.valid.split(b"\n"), strict=False):
+                if keys.admit(report, row, line):
+                    writer.write(line, row)
+                elif rejected is not None:
+                    rejected(row, line)
         spooled = writer.close()
-        result.workers = stats.workers
-        result.worker_peak_rss_kib = stats.worker_peak_rss_kib
         _sort_new_errors(report, first_error)
 
         if not report.ok:
@@ -135,6 +145,14 @@ def upload_lines(
             if on_invalid == "fail":
                 raise WorkMagicValidationError(report)
 
+        if before_publish is not None:
+            before_publish(report)
+        if report.rows_total == 0:
+            # nothing read: leave the hour folder as it is (an upstream export that broke must
+            # not wipe what an earlier run delivered); the operator says the hour was empty
+            log.info("%s %s: no row read; the folder is left as it is", flow, folder.prefix)
+            result.published = True
+            return result
         generation = new_generation()
         for index, part in enumerate(spooled):
             name = folder.part_name(flow, index, generation=generation, count=len(spooled))
@@ -146,8 +164,7 @@ def upload_lines(
     if prune:
         settle_parts(sink, folder, flow, result)
     log.info(
-        "%s %s: %d rows read, %d written in %d parts (%d bytes), %d rejected, %d stale removed"
-        " (validated in %s)",
+        "%s %s: %d rows read, %d written in %d parts (%d bytes), %d rejected, %d stale removed",
         flow,
         folder.prefix,
         report.rows_total,
@@ -156,7 +173,6 @@ def upload_lines(
         result.bytes_written,
         report.rows_rejected,
         len(result.removed),
-        f"{result.workers} worker processes" if result.workers else "this process",
     )
     return result
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
-    from workmagic_provider.hooks.api import WorkMagicApiClient
+    from workmagic_provider.hooks.api import ApiEndpoint, WorkMagicApiClient
 
 log = logging.getLogger(__name__)
 
@@ -563,14 +563,54 @@ class WorkMagicHook(BaseHook):
         """A batched, retrying client of WorkMagic's Enrich (``"enrich"``) or Orders API.
 
         Keyword arguments go to :class:`~workmagic_provider.hooks.api.WorkMagicApiClient`
-        (``batch_size``, ``max_workers``, ``retry``, ``max_rps``).
+        (``batch_size``, ``max_workers``, ``retry``, ``max_rps``, ``clock``).
         """
-        from workmagic_provider.hooks.api import ApiEndpoint, WorkMagicApiClient
+        from workmagic_provider.hooks.api import WorkMagicApiClient
 
-        endpoints = {"enrich": ApiEndpoint.enrich, "orders": ApiEndpoint.orders}
-        if api not in endpoints:
-            raise WorkMagicConfigError(f"api must be 'enrich' or 'orders', got {api!r}")
-        return WorkMagicApiClient(endpoints[api](self.settings), **client_kwargs)
+        return WorkMagicApiClient(self.api_endpoint(api), **client_kwargs)
+
+    def api_endpoint(self, api: str = "enrich") -> ApiEndpoint:
+        """The Enrich Order API (key: the password) or the Orders API (``orders_api_key``)."""
+        from workmagic_provider.hooks.api import ENRICH_PATH, ORDERS_PATH, ApiEndpoint
+
+        s = self.settings
+        if api == "enrich":
+            if not s.enrich_api_key:
+                raise WorkMagicConfigError(
+                    f"connection {s.conn_id!r}: the Enrich API key is missing; put it in the "
+                    "connection's password (WorkMagic: Settings > Store Data Settings > Enrich "
+                    "Order API > Copy)"
+                )
+            return ApiEndpoint(
+                name="Enrich Order API",
+                base_url=s.enrich_api_url,
+                path=ENRICH_PATH,
+                auth_header="Authorization",
+                auth_value=f"Bearer {s.enrich_api_key}",
+                id_field="order_id",
+                conn_id=s.conn_id,
+                key_hint="the connection's password must be the key shown under Settings > "
+                "Store Data Settings > Enrich Order API (generating a new key invalidates the "
+                "old one)",
+            )
+        if api == "orders":
+            if not s.orders_api_key:
+                raise WorkMagicConfigError(
+                    f"connection {s.conn_id!r}, field orders_api_key: is not set (the "
+                    "X-API-KEY WorkMagic gave you for the custom-site Orders API)"
+                )
+            return ApiEndpoint(
+                name="Orders API",
+                base_url=s.orders_api_url,
+                path=ORDERS_PATH,
+                auth_header="X-API-KEY",
+                auth_value=s.orders_api_key,
+                id_field="id",
+                conn_id=s.conn_id,
+                key_hint="field orders_api_key must be the X-API-KEY WorkMagic issued for your "
+                "custom site",
+            )
+        raise WorkMagicConfigError(f"api must be 'enrich' or 'orders', got {api!r}")
 
     # ------------------------------------------------------------------ UI test button
     def test_connection(self) -> tuple[bool, str]:

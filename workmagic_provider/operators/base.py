@@ -132,9 +132,13 @@ class WorkMagicBaseOperator(FailFast, BaseOperator):
 
     def destination_store(self, hook: WorkMagicHook) -> ObjectStore:
         """WorkMagic's inbound bucket on this operator's cloud, through the connection's hooks."""
-        from workmagic_provider.stores import GCSStore, S3Store
+        return destination_store(hook, self.destination_cloud)
 
-        cloud = hook.destination_cloud(self.destination_cloud)
-        if cloud == "s3":
-            return S3Store(hook.get_s3_hook(), hook.settings.bucket)
-        return GCSStore(hook.get_gcs_hook(), hook.settings.bucket)
+
+def destination_store(hook: WorkMagicHook, cloud: str | None = None) -> ObjectStore:
+    """WorkMagic's inbound bucket on ``cloud`` (default: the connection's) through its hooks."""
+    from workmagic_provider.stores import GCSStore, S3Store
+
+    if hook.destination_cloud(cloud) == "s3":
+        return S3Store(hook.get_s3_hook(), hook.settings.bucket)
+    return GCSStore(hook.get_gcs_hook(), hook.settings.bucket)

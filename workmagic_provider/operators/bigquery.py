@@ -1,22 +1,27 @@
-"""BigQuery exports one hour of orders straight into WorkMagic's GCS hour folder.
+"""BigQuery exports one hour of orders; every row is validated on its way into WorkMagic's folder.
 
-The flow (WorkMagic's "Method 4", spec 4.6, with its defects fixed - spec 7.6):
+The flow (WorkMagic's BigQuery method, with the defects of its sample fixed):
 
 1. the hour folder and window ``[data_interval_start - lookback, data_interval_end)`` come from
-   the data interval; the window travels as ``TIMESTAMP`` query parameters;
-2. ``validate_sample`` rows of the same query are validated with our schemas before anything
-   is written (design Decision 16);
-3. ``EXPORT DATA OPTIONS(uri='gs://.../HH/YYYY-MM-DD-HH-bigquery-*.json.gz', ...)`` is submitted
-   with ``BigQueryHook.insert_job`` under a job id that depends only on (DAG, task, hour,
-   configuration): a retry finds the job it submitted before and reattaches instead of
-   exporting twice; ``deferrable=True`` waits in the triggerer (the google provider's trigger);
-4. post-step: ``EXPORT DATA`` cannot cap file sizes, so any exported file at or over
-   ``max_part_bytes`` is re-split with the shared part writer (the only row bytes that pass
-   through the worker), and this flow's files of the hour that the export did not write (an
-   earlier run's extra shards or parts) are removed.
+   the data interval; the window travels as ``TIMESTAMP`` query parameters; the job's
+   ``location`` is the source dataset's unless given;
+2. one aggregate query checks the whole window (NULL required fields, ranges, duplicate keys,
+   ``updated_at`` outside the window) and stops the task before anything is exported;
+3. ``EXPORT DATA OPTIONS(uri='gs://<staging>/YYYY-MM-DD-HH/<export id>/bigquery-*.json.gz')``
+   runs under a job id per (DAG, task, hour, configuration, attempt): a retry finds the job it
+   submitted while that job is still running and reattaches; once it has finished, the next
+   try exports again (WorkMagic keeps the latest upload). ``deferrable=True`` waits in the
+   triggerer;
+4. BigQuery's JSON export writes INT64 as strings and TIMESTAMP as ``2026-03-08 01:30:00 UTC``,
+   and cannot cap file sizes. So the staged files are read through the shared upload pipeline:
+   every row validated, re-serialised (numbers as numbers, ``Z`` timestamps) and written as
+   size-capped parts of this run's generation into the hour folder; the folder is then settled
+   (older runs' parts removed; this run's withdrawn if a newer complete run is there; without
+   delete rights: reported, not failed), and the hour's earlier staged exports deleted.
 
-The job runs as the identity of the Google Cloud connection (or ``impersonation_chain``): that
-service account must be registered with WorkMagic (Upload order data > BigQuery).
+The job runs as the identity of the Google Cloud connection (or ``impersonation_chain``); the
+worker writes the parts with the same connection: register that service account with WorkMagic
+(Upload order data > BigQuery / Google Cloud Storage).
 """
 
 from __future__ import annotations
@@ -24,17 +29,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from workmagic_provider.exceptions import MissingExtraError, WorkMagicError
+from workmagic_provider.exceptions import MissingExtraError, WorkMagicConfigError, WorkMagicError
 from workmagic_provider.operators.warehouse import WarehouseToWorkMagicOperator
-from workmagic_provider.standards import (
-    DEFAULT_MAX_PART_BYTES,
-    hour_stamp,
-    owned_part_pattern,
-)
+from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, hour_stamp
 
 if TYPE_CHECKING:
     from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
@@ -45,38 +47,81 @@ if TYPE_CHECKING:
     from workmagic_provider.stores import GCSStore
 
 _JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+#: BigQuery's JSON text of a TIMESTAMP (``2026-03-08 01:30:00[.ffffff] UTC``), as a JSON string.
+_BQ_TIMESTAMP = re.compile(rb'"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d{1,9})?) UTC"')
+#: A finished export with this many later exports of the same hour is not looked for further.
+MAX_ATTEMPTS = 1000
 
 
-def export_job_id(dag_id: str, task_id: str, hour: datetime, configuration: dict[str, Any]) -> str:
-    """``airflow_{dag}_{task}_{YYYY_MM_DD_HH}_{hash}``: the same for every try of that hour."""
+def export_key(dag_id: str, task_id: str, hour: datetime, configuration: dict[str, Any]) -> str:
+    """``airflow_{dag}_{task}_{YYYY-MM-DD-HH}_{hash}``: every try of that hour and setting."""
     digest = hashlib.md5(
         json.dumps(configuration, sort_keys=True).encode(), usedforsecurity=False
     ).hexdigest()
     text = f"airflow_{dag_id}_{task_id}_{hour_stamp(hour)}_{digest}"
-    return _JOB_ID_UNSAFE.sub("_", text)[:1024]
+    return _JOB_ID_UNSAFE.sub("_", text)[:1000]
+
+
+def normalise_bigquery_line(line: bytes) -> bytes:
+    """Rewrite BigQuery's ``... UTC`` timestamp strings as ISO-8601 ``...Z`` (INT64 strings
+    need nothing here: the schemas read numeric strings and write numbers)."""
+    return _BQ_TIMESTAMP.sub(rb'"\1T\2Z"', line)
+
+
+class _DeleteTolerantSink:
+    """A part sink whose deletes may be refused (WorkMagic's role without delete rights).
+
+    The new parts are delivered either way, so a refused delete of a stale part is recorded
+    (and reported) instead of failing a task whose retry would export again.
+    """
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.refused: set[str] = set()
+
+    def put(self, name: str, data: bytes) -> str:
+        return self.sink.put(name, data)  # type: ignore[no-any-return]
+
+    def names(self) -> list[str]:
+        return self.sink.names()  # type: ignore[no-any-return]
+
+    def delete(self, name: str) -> None:
+        from google.api_core.exceptions import Forbidden
+
+        try:
+            self.sink.delete(name)
+        except Forbidden:
+            self.refused.add(name)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    folder: HourFolder
+    bounds: tuple[datetime, datetime]
+    select: str
+    params: list[dict[str, Any]]
+    key: str  # the export key: job ids and staging folders are "{key}_{attempt}"
 
 
 class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
-    """Export the run's window from BigQuery into WorkMagic's GCS hour folder.
+    """Export the run's window from BigQuery and deliver it, validated, to WorkMagic's folder.
 
     Give either ``table`` (``[project.]dataset.table`` with a ``TIMESTAMP`` column
     ``updated_at_column``) or ``sql``, a SELECT (or ``.sql`` file) that selects the window
     with ``{{ workmagic_window_start }}``/``{{ workmagic_window_end }}`` (or ``@window_start``/
-    ``@window_end``).
+    ``@window_end``). Its columns are WorkMagic's field names.
 
+    :param staging_uri: ``gs://your-bucket/prefix/`` where the export is staged before its rows
+        are validated into WorkMagic's folder (your bucket, not WorkMagic's).
     :param source_conn_id: Google Cloud connection that runs the job (default: the workmagic
         connection's ``gcp_conn_id``).
     :param project_id: project billed for the job (default: the connection's project).
-    :param location: BigQuery location of the job (e.g. ``US``, ``EU``).
-    :param impersonation_chain: service account(s) to impersonate, for the job and the GCS
-        post-step.
+    :param location: BigQuery location of the job (default: the source dataset's location).
+    :param impersonation_chain: service account(s) to impersonate, for the job and GCS.
     :param deferrable: wait for the job in the triggerer.
-    :param force_rerun: export again even if a job of this hour and configuration succeeded
-        before (the default reuses it: its files are already in place).
-    :param max_part_bytes: exported files at or over this size are re-split below it.
-    :param schema: schema of the sample validation (``custom-site`` or ``imported``).
-    :param validate_sample: rows validated before the export; 0 disables.
-    :param prune_stale: remove this flow's files of the hour that this export did not write.
+    :param max_part_bytes: size cap of the parts written into WorkMagic's folder.
+    :param validate_sample: rows validated before the export; 0 (the default here) because
+        every exported row is validated on its way into the folder anyway.
     """
 
     template_fields: Sequence[str] = (
@@ -84,6 +129,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         "project_id",
         "location",
         "impersonation_chain",
+        "staging_uri",
     )
     destination_cloud = "gcs"
     ui_color = "#e8f5e9"
@@ -91,22 +137,23 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
     def __init__(
         self,
         *,
+        staging_uri: str | None = None,
         project_id: str | None = None,
         location: str | None = None,
         impersonation_chain: str | Sequence[str] | None = None,
         deferrable: bool = False,
         poll_interval: float = 4.0,
-        force_rerun: bool = False,
         max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
+        validate_sample: int = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(validate_sample=validate_sample, **kwargs)
+        self.staging_uri = staging_uri
         self.project_id = project_id
         self.location = location
         self.impersonation_chain = impersonation_chain
         self.deferrable = deferrable
         self.poll_interval = poll_interval
-        self.force_rerun = force_rerun
         self.max_part_bytes = max_part_bytes
         self.job_id: str | None = None
 
@@ -138,49 +185,115 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
             }
         }
 
+    #: what ``render_only`` shows when ``staging_uri`` is not set yet
+    STAGING_PLACEHOLDER = "gs://your-staging-bucket/workmagic/"
+
+    def _staging(self, *, rendering: bool = False) -> str:
+        from workmagic_provider.sql import split_gcs_uri
+
+        if not self.staging_uri and rendering:
+            return self.STAGING_PLACEHOLDER
+        if not self.staging_uri:
+            raise WorkMagicConfigError(
+                "staging_uri is required: a gs://bucket/prefix/ of yours where the export is "
+                "staged before its rows are validated into WorkMagic's folder"
+            )
+        bucket, prefix = split_gcs_uri(self.staging_uri, "staging_uri")
+        return f"gs://{bucket}/{prefix}"
+
+    def _plan(
+        self, hook: WorkMagicHook, context: Context, project_id: str, *, rendering: bool = False
+    ) -> _Plan:
+        from workmagic_provider.sql import bigquery_query_parameters
+
+        folder = self.hour_folder(hook, context)
+        bounds = self.window(context)
+        select = self._select()
+        params = bigquery_query_parameters(bounds)
+        setting = {
+            "select": select,
+            "params": params,
+            "project": project_id,
+            "location": self.location or None,
+            "staging": self._staging(rendering=rendering),
+            "destination": f"{hook.settings.bucket}/{folder.prefix}",
+        }
+        return _Plan(
+            folder,
+            bounds,
+            select,
+            params,
+            export_key(self.dag_id, self.task_id, folder.hour, setting),
+        )
+
+    def _export_config(
+        self, plan: _Plan, attempt: int, *, rendering: bool = False
+    ) -> dict[str, Any]:
+        from workmagic_provider.sql import bigquery_export_sql, bigquery_staging_uri
+
+        staging = self._staging(rendering=rendering)
+        uri = bigquery_staging_uri(staging, plan.folder, f"{plan.key}_{attempt}")
+        return self._query_config(bigquery_export_sql(uri, plan.select), plan.params)
+
+    def _checks(self, plan: _Plan) -> tuple[str, list[Any]]:
+        from workmagic_provider.sql import checks_sql
+        from workmagic_provider.warehouse.checks import bigquery_values, build_checks, check_query
+        from workmagic_provider.warehouse.fields import schema_fields
+
+        values = bigquery_values(schema_fields(self.schema, self.schema_options))
+        checks = build_checks(values, self.schema, "bigquery", ("@window_start", "@window_end"))
+        return checks_sql(check_query(checks, plan.select), "bigquery"), checks
+
     # -- hooks ----------------------------------------------------------------------------
-    def bigquery_hook(self, hook: WorkMagicHook) -> BigQueryHook:
+    def bigquery_hook(self, hook: WorkMagicHook, location: str | None = None) -> BigQueryHook:
         try:
             from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
         except ImportError as err:
             raise MissingExtraError("apache-airflow-providers-google", "google") from err
         return BigQueryHook(
             gcp_conn_id=self._gcp_conn_id(hook),
-            location=self.location,
+            location=location or self.location or None,
             impersonation_chain=self.impersonation_chain,
         )
 
     def _gcp_conn_id(self, hook: WorkMagicHook) -> str:
         return self.source_conn_id or hook.settings.gcp_conn_id
 
-    def gcs_store(self, hook: WorkMagicHook) -> GCSStore:
-        from workmagic_provider.stores import GCSStore
-
+    def _gcs_hook(self, hook: WorkMagicHook) -> Any:
         extra = (
             {"impersonation_chain": self.impersonation_chain} if self.impersonation_chain else {}
         )
-        return GCSStore(hook.get_gcs_hook(**extra), hook.settings.bucket)
+        return hook.get_gcs_hook(**extra)
 
-    # -- execution ------------------------------------------------------------------------
-    def _configuration(
-        self, hook: WorkMagicHook, context: Context, project_id: str
-    ) -> tuple[dict[str, Any], str]:
-        """The export job's configuration and its deterministic job id (a retry reattaches)."""
-        from workmagic_provider.sql import bigquery_export_sql, bigquery_query_parameters
+    def destination(self, hook: WorkMagicHook) -> GCSStore:
+        from workmagic_provider.stores import GCSStore
 
-        folder = self.hour_folder(hook, context)
-        params = bigquery_query_parameters(self.window(context))
-        configuration = self._query_config(
-            bigquery_export_sql(folder, hook.settings.bucket, self._select()), params
+        return GCSStore(self._gcs_hook(hook), hook.settings.bucket)
+
+    def staging_store(self, hook: WorkMagicHook) -> tuple[GCSStore, str]:
+        from workmagic_provider.sql import split_gcs_uri
+        from workmagic_provider.stores import GCSStore
+
+        bucket, prefix = split_gcs_uri(self._staging(), "staging_uri")
+        return GCSStore(self._gcs_hook(hook), bucket), prefix
+
+    def _location(self, bq: BigQueryHook, project_id: str) -> str | None:
+        """The job's location: given, or the source dataset's (table mode)."""
+        if self.location:
+            return self.location
+        if not self.table:
+            return None  # BigQuery runs the query where its tables are
+        parts = self.table.strip("`").split(".")
+        dataset_project, dataset = (
+            (parts[0], parts[1]) if len(parts) == 3 else (project_id, parts[0])
         )
-        job_id = export_job_id(
-            self.dag_id,
-            self.task_id,
-            folder.hour,
-            {"configuration": configuration, "location": self.location, "project": project_id},
+        location = bq.get_dataset(dataset_id=dataset, project_id=dataset_project).location
+        self.log.info(
+            "location %s: the location of dataset %s.%s", location, dataset_project, dataset
         )
-        return configuration, job_id
+        return str(location) if location else None
 
+    # -- render_only ----------------------------------------------------------------------
     def _connection_project(self, hook: WorkMagicHook) -> str:
         """The project of the Google connection, read without creating credentials."""
         from airflow.sdk import BaseHook
@@ -188,70 +301,71 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         extra = BaseHook.get_connection(self._gcp_conn_id(hook)).extra_dejson
         return str(extra.get("project") or extra.get("extra__google_cloud_platform__project") or "")
 
-    def _hook_project(self, hook: WorkMagicHook) -> str:
-        """The project the hook would use (key file, ADC); empty when no credentials are here."""
-        try:
-            return str(self.bigquery_hook(hook).project_id or "")
-        except Exception:  # render_only must work where the credentials are not
-            return ""
-
     def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
-        from workmagic_provider.sql import bigquery_query_parameters, bigquery_sample_sql
+        from workmagic_provider.sql import bigquery_sample_sql
 
         hook = self.workmagic_hook()
-        folder = self.hour_folder(hook, context)
-        project_id = self.project_id or self._connection_project(hook) or self._hook_project(hook)
-        params = bigquery_query_parameters(self.window(context))
-        statements: list[dict[str, Any]] = []
+        project_id = self.project_id or self._connection_project(hook)
+        plan = self._plan(hook, context, project_id, rendering=True)
+        check_sql, _checks = self._checks(plan)
+        location = self.location or "(the source dataset's location, read at run time)"
+        statements: list[dict[str, Any]] = [
+            {"step": "checks", "sql": check_sql, "query_parameters": plan.params}
+        ]
         if self.validate_sample:
-            sample = bigquery_sample_sql(self._select(), self.validate_sample)
-            statements.append({"step": "sample", "sql": sample, "query_parameters": params})
-        configuration, job_id = self._configuration(hook, context, project_id)
+            sample = bigquery_sample_sql(plan.select, self.validate_sample)
+            statements.append({"step": "sample", "sql": sample, "query_parameters": plan.params})
         export: dict[str, Any] = {
             "step": "export",
-            "sql": configuration["query"]["query"],
-            "query_parameters": params,
-            "job_id": job_id if project_id else None,
+            "sql": self._export_config(plan, 0, rendering=True)["query"]["query"],
+            "query_parameters": plan.params,
+            "job_id": f"{plan.key}_0" if project_id else None,
             "project": project_id or None,
-            "location": self.location,
+            "location": location,
+            "note": (
+                "a later try after this job finished uses _1, _2, ...; the staged rows are then "
+                f"validated into gs://{hook.settings.bucket}/{plan.folder.prefix}"
+            ),
         }
+        if not self.staging_uri:
+            export["note"] = (
+                f"staging_uri is not set: rendered with {self.STAGING_PLACEHOLDER}; a run "
+                "needs it (Variable workmagic_bigquery_staging_uri in the example DAG)"
+            )
         if not project_id:
             export["note"] = (
                 f"the project (and so the job id) comes from the credentials of connection "
                 f"{self._gcp_conn_id(hook)!r}, which could not be read here"
             )
-        elif self.force_rerun:
-            export["note"] = "force_rerun: a real run appends _<try>_<epoch seconds> to the job id"
         statements.append(export)
-        return f"gs://{hook.settings.bucket}/{folder.prefix}", statements
+        return f"gs://{hook.settings.bucket}/{plan.folder.prefix}", statements
 
+    # -- a run ----------------------------------------------------------------------------
     def run_in_warehouse(self, context: Context) -> dict[str, Any] | None:
-        from workmagic_provider.sql import bigquery_query_parameters
-
         hook = self.workmagic_hook()
-        folder = self.hour_folder(hook, context)
-        bounds = self.window(context)
-        select = self._select()
-        params = bigquery_query_parameters(bounds)
         bq = self.bigquery_hook(hook)
         project_id = self.project_id or bq.project_id
-        sampled = (
-            self._validate_sample(bq, project_id, select, params) if self.validate_sample else 0
-        )
-        configuration, job_id = self._configuration(hook, context, project_id)
-        if self.force_rerun:
-            job_id = f"{job_id}_{context['ti'].try_number}_{int(datetime.now().timestamp())}"
+        plan = self._plan(hook, context, project_id)
+        location = self._location(bq, project_id)
+        rows_checked, checks_billed = self._check_window(bq, plan, project_id, location)
+        billed = {"checks": checks_billed}
+        if self.validate_sample:
+            billed["sample"] = self._validate_sample(bq, plan, project_id, location)
         self.log.info(
-            "Exporting rows with updated time in [%s, %s) to gs://%s/%s as job %s",
-            bounds[0].isoformat(),
-            bounds[1].isoformat(),
+            "Exporting rows with updated time in [%s, %s) for gs://%s/%s",
+            plan.bounds[0].isoformat(),
+            plan.bounds[1].isoformat(),
             hook.settings.bucket,
-            folder.prefix,
-            job_id,
+            plan.folder.prefix,
         )
-        job, reattached = self._submit(bq, configuration, job_id, project_id, context)
+        job, reattached = self._submit(bq, plan, project_id, location)
         self.job_id = job.job_id
-        state = {"sampled": sampled, "reattached": reattached}
+        state = {
+            "reattached": reattached,
+            "billed": billed,
+            "rows_checked": rows_checked,
+            "location": job.location or location,
+        }
         if self.deferrable and job.state != "DONE":
             from airflow.providers.google.cloud.triggers.bigquery import BigQueryInsertJobTrigger
 
@@ -260,7 +374,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
                     conn_id=self._gcp_conn_id(hook),
                     job_id=job.job_id,
                     project_id=project_id,
-                    location=self.location or bq.location,
+                    location=job.location or location,
                     poll_interval=self.poll_interval,
                     impersonation_chain=self.impersonation_chain,
                 ),
@@ -268,7 +382,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
                 kwargs={"state": state},
             )
         job.result()
-        return self._finish(context, hook, job, state)
+        return self._deliver(context, hook, job, state)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any], state: dict[str, Any] | None = None
@@ -281,154 +395,200 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         job = bq.get_job(
             job_id=event["job_id"],
             project_id=self.project_id or bq.project_id,
-            location=self.location or bq.location,
+            location=(state or {}).get("location"),
         )
-        return self._finish(context, hook, job, state or {})
+        return self._deliver(context, hook, job, state or {})
 
-    def _submit(
-        self,
-        bq: BigQueryHook,
-        configuration: dict[str, Any],
-        job_id: str,
-        project_id: str,
-        context: Context,
-    ) -> tuple[Any, bool]:
-        """Insert the job, or reattach to the job of the same id a previous try submitted."""
-        from google.api_core.exceptions import Conflict
+    def _check_window(
+        self, bq: BigQueryHook, plan: _Plan, project_id: str, location: str | None
+    ) -> tuple[int, int]:
+        """One aggregate query over the whole window; raise before any export if a count > 0.
 
-        job: Any
+        Returns the rows checked and the bytes the query billed.
+        """
+        from google.api_core.exceptions import BadRequest
+
+        from workmagic_provider.warehouse.checks import evaluate
+
+        query, checks = self._checks(plan)
         try:
-            job = bq.insert_job(
-                configuration=configuration,
-                job_id=job_id,
+            job: Any = bq.insert_job(
+                configuration=self._query_config(query, plan.params),
                 project_id=project_id,
-                location=self.location,
+                location=location,
                 nowait=True,
             )
-            return job, False
-        except Conflict:
-            job = bq.get_job(job_id=job_id, project_id=project_id, location=self.location)
-        if job.state in ("PENDING", "RUNNING"):
-            self.log.info("Reattaching to job %s (state %s)", job_id, job.state)
-            return job, True
-        if job.state == "DONE" and not job.error_result:
-            self.log.info(
-                "Job %s already exported this hour with this configuration; reusing its files "
-                "(force_rerun=True exports again)",
-                job_id,
-            )
-            return job, True
-        retry_id = f"{job_id}_try{context['ti'].try_number}"
-        self.log.info("Job %s ended with %s; submitting %s", job_id, job.error_result, retry_id)
-        return self._submit(bq, configuration, retry_id, project_id, context)
+            rows = [dict(row.items()) for row in job.result()]
+        except BadRequest as err:
+            required = ", ".join(v.field.name for v in self._required_fields())
+            raise WorkMagicConfigError(
+                f"the whole-window check query failed: {err.message}; the SELECT must have a "
+                f"column for each required field ({required})"
+            ) from err
+        if len(rows) != 1:
+            raise WorkMagicError(f"the whole-window check query returned {len(rows)} rows, not 1")
+        checked = evaluate(checks, rows[0])
+        self.log.info(
+            "whole-window checks passed over %d rows (%s bytes billed)",
+            checked["rows"],
+            job.total_bytes_billed,
+        )
+        return checked["rows"], int(job.total_bytes_billed or 0)
+
+    def _required_fields(self) -> list[Any]:
+        from workmagic_provider.warehouse.checks import bigquery_values
+        from workmagic_provider.warehouse.fields import schema_fields
+
+        return bigquery_values(schema_fields(self.schema, self.schema_options))
 
     def _validate_sample(
-        self, bq: BigQueryHook, project_id: str, select: str, params: list[dict[str, Any]]
+        self, bq: BigQueryHook, plan: _Plan, project_id: str, location: str | None
     ) -> int:
-        """Run the same query with a LIMIT and validate its rows (Decision 16)."""
         from workmagic_provider.sql import bigquery_sample_sql
 
-        config = self._query_config(bigquery_sample_sql(select, self.validate_sample), params)
-        job: Any = bq.insert_job(
-            configuration=config, project_id=project_id, location=self.location, nowait=True
+        config = self._query_config(
+            bigquery_sample_sql(plan.select, self.validate_sample), plan.params
         )
-        return self.check_sample(dict(row.items()) for row in job.result())
+        job: Any = bq.insert_job(
+            configuration=config, project_id=project_id, location=location, nowait=True
+        )
+        self.check_sample(dict(row.items()) for row in job.result())
+        return int(job.total_bytes_billed or 0)
 
-    # -- post-step ------------------------------------------------------------------------
-    def _finish(
+    def _submit(
+        self, bq: BigQueryHook, plan: _Plan, project_id: str, location: str | None
+    ) -> tuple[Any, bool]:
+        """Reattach to this hour's export while it runs; after it finished, export again.
+
+        Attempts are ``{key}_0``, ``{key}_1``, ...: the first id BigQuery does not know is
+        submitted; a pending or running one is reattached to (a retry after the worker died).
+        Two tries submitting the same id at once: BigQuery refuses the second (409), which
+        then reattaches to the first.
+        """
+        from google.api_core.exceptions import Conflict, NotFound
+
+        for attempt in range(MAX_ATTEMPTS):
+            job_id = f"{plan.key}_{attempt}"
+            try:
+                job: Any = bq.get_job(job_id=job_id, project_id=project_id, location=location)
+            except NotFound:
+                try:
+                    job = bq.insert_job(
+                        configuration=self._export_config(plan, attempt),
+                        job_id=job_id,
+                        project_id=project_id,
+                        location=location,
+                        nowait=True,
+                    )
+                    return job, False
+                except Conflict:
+                    job = bq.get_job(job_id=job_id, project_id=project_id, location=location)
+            if job.state in ("PENDING", "RUNNING"):
+                self.log.info("Reattaching to export job %s (state %s)", job_id, job.state)
+                return job, True
+            self.log.info("Export job %s finished before (%s); exporting again", job_id, job.state)
+        raise WorkMagicError(f"{MAX_ATTEMPTS} exports of this hour exist already ({plan.key})")
+
+    # -- delivery -------------------------------------------------------------------------
+    def _deliver(
         self, context: Context, hook: WorkMagicHook, job: Any, state: dict[str, Any]
     ) -> dict[str, Any]:
-        from workmagic_provider.sql import bigquery_export_name_pattern
+        """Validate the staged export into the hour folder, prune stale parts, drop staging."""
+        from workmagic_provider.files.pipeline import upload_lines
+        from workmagic_provider.stores import StorePartSink
 
         if job.error_result:
             raise WorkMagicError(f"BigQuery export job {job.job_id} failed: {job.error_result}")
         folder = self.hour_folder(hook, context)
         bounds = self.window(context)
-        store = self.gcs_store(hook)
-        created = job.created
-        blobs = [
-            b
-            for b in store.hook.get_conn().bucket(store.bucket).list_blobs(prefix=folder.prefix)
-            if "/" not in b.name[len(folder.prefix) :]
-        ]
-        owned = owned_part_pattern(folder.hour, "bigquery")
-        shard = bigquery_export_name_pattern(folder)
-        mine = [b for b in blobs if owned.match(b.name[len(folder.prefix) :])]
-        fresh = [b for b in mine if created is None or (b.updated and b.updated >= created)]
-        exported = [b for b in fresh if shard.match(b.name[len(folder.prefix) :])]
-        keep: set[str] = set()
-        resplit: list[dict[str, Any]] = []
-        for blob in exported:
-            name = blob.name[len(folder.prefix) :]
-            if int(blob.size or 0) < self.max_part_bytes:
-                keep.add(name)
-                self.log.info("exported %s (%d bytes)", store.uri(blob.name), blob.size)
-                continue
-            parts = self._resplit(store, folder, name, int(blob.size))
-            keep.update(p.name for p in parts)
-            resplit.append({"source": name, "parts": [p.to_dict() for p in parts]})
-        exported_stems = {b.name[len(folder.prefix) :].removesuffix(".json.gz") for b in exported}
-        for blob in fresh:  # parts an interrupted earlier post-step of this job already wrote
-            name = blob.name[len(folder.prefix) :]
-            stem = name.split("-part-", 1)[0]
-            if name not in keep and "-part-" in name and stem not in exported_stems:
-                keep.add(name)
-        gone = keep | {item["source"] for item in resplit}  # re-split sources are deleted
-        stale = sorted(
-            b.name[len(folder.prefix) :] for b in mine if b.name[len(folder.prefix) :] not in gone
+        staging, prefix = self.staging_store(hook)
+        staged_prefix = f"{prefix}{hour_stamp(folder.hour)}/{job.job_id}/"
+        shards = staging.list(staged_prefix)
+        destination = self.destination(hook)
+        sink = _DeleteTolerantSink(
+            StorePartSink(destination, folder.prefix, {"workmagic-flow": "bigquery"})
         )
-        if stale and self.prune_stale:
-            store.delete([folder.prefix + n for n in stale])
-            for name in stale:
-                self.log.info("removed stale %s", store.uri(folder.prefix + name))
-        stats = (job._properties.get("statistics", {}).get("query", {}) or {}).get(
-            "exportDataStatistics", {}
+        result = upload_lines(
+            self._staged_lines(staging, [s.key for s in shards]),
+            schema=self.schema,
+            options=self.schema_options,
+            folder=folder,
+            flow="bigquery",
+            sink=sink,
+            max_part_bytes=self.max_part_bytes,
+            prune=self.prune_stale,
         )
+        keep = {p.name for p in result.parts}
+        not_removed = sorted(sink.refused)
+        removed = [n for n in result.removed if n not in sink.refused]
+        if not_removed:
+            self.log.warning(
+                "the new parts of %s are delivered, but %d stale part(s) an earlier run left "
+                "could not be deleted (no storage.objects.delete on WorkMagic's folder): %s",
+                folder.prefix,
+                len(not_removed),
+                ", ".join(not_removed),
+            )
+        self._drop_older_staging(staging, f"{prefix}{hour_stamp(folder.hour)}/", staged_prefix)
+        staged_bytes = sum(s.size for s in shards)
         summary = {
             "job_id": job.job_id,
             "location": job.location,
             "reattached": bool(state.get("reattached")),
-            "destination": store.uri(folder.prefix),
+            "destination": destination.uri(folder.prefix),
             "window": [bounds[0].isoformat(), bounds[1].isoformat()],
-            "rows_exported": int(stats.get("rowCount") or 0),
+            "rows_checked": int(state.get("rows_checked") or 0),
+            "rows_exported": result.report.rows_total,
+            "rows_written": result.rows_written,
             "files": sorted(keep),
-            "resplit": resplit,
-            "removed_stale": stale if self.prune_stale else [],
-            "sample_rows_validated": int(state.get("sampled") or 0),
+            "generation": result.generation,
+            "superseded_by": result.superseded_by,
+            "bytes": result.bytes_written,
+            "staged_files": len(shards),
+            "bytes_through_worker": staged_bytes + result.bytes_written,
+            "bytes_billed": {**state.get("billed", {}), "export": int(job.total_bytes_billed or 0)},
+            "removed_stale": removed,
+            "stale_not_removed": not_removed,
         }
         self.log.info(
-            "export job %s into %s: %d rows, %d files (%d re-split), %d stale removed",
+            "export job %s into %s: %d rows in %d staged files (%d bytes) -> %d parts (%d bytes), "
+            "%d stale removed",
             job.job_id,
             summary["destination"],
             summary["rows_exported"],
+            len(shards),
+            staged_bytes,
             len(keep),
-            len(resplit),
-            len(summary["removed_stale"]),
+            summary["bytes"],
+            len(removed),
         )
         return summary
 
-    def _resplit(self, store: GCSStore, folder: HourFolder, name: str, size: int) -> list[Any]:
-        """Re-split one exported file with the shared part writer, then delete it."""
-        from workmagic_provider.files.resplit import resplit_stream, split_names
+    @staticmethod
+    def _staged_lines(staging: GCSStore, keys: list[str]) -> Iterator[tuple[int, bytes]]:
+        """Every staged file's lines, BigQuery's timestamp text rewritten, numbered across files."""
+        from workmagic_provider.files.jsonl import iter_lines
+        from workmagic_provider.files.sources import maybe_gunzip
 
-        key = folder.prefix + name
-        metadata = {"workmagic-flow": "bigquery", "workmagic-source": name}
+        number = 0
+        for key in keys:
+            with staging.open_read(key) as raw:
+                for _, line in iter_lines(maybe_gunzip(raw), staging.uri(key)):
+                    number += 1
+                    yield number, normalise_bigquery_line(line)
 
-        def put(part: str, data: bytes) -> str:
-            store.write_bytes(folder.prefix + part, data, metadata)
-            return store.uri(folder.prefix + part)
+    def _drop_older_staging(self, staging: GCSStore, hour_prefix: str, mine: str) -> None:
+        """Delete staged files of this hour's earlier exports; keep this export's own.
 
-        with store.open_read(key) as raw:
-            parts = resplit_stream(
-                raw, store.uri(key), split_names(name), put, max_part_bytes=self.max_part_bytes
-            )
-        store.delete([key])
-        self.log.info(
-            "re-split %s (%d bytes) into %d parts (%d bytes, %d rows)",
-            store.uri(key),
-            size,
-            len(parts),
-            sum(p.bytes for p in parts),
-            sum(p.rows for p in parts),
-        )
-        return parts
+        Kept, a retry that reattaches to this job after its files were delivered delivers the
+        same rows again instead of an empty folder. The next export of the hour removes them.
+        """
+        from google.api_core.exceptions import GoogleAPICallError
+
+        older = [
+            o.key for o in staging.list(hour_prefix, recursive=True) if not o.key.startswith(mine)
+        ]
+        try:
+            staging.delete(older)
+        except GoogleAPICallError as err:
+            self.log.warning("staged files of earlier exports were not deleted (%s)", err)

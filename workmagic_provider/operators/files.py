@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.files.object_sources import GLOB_CHARS as _GLOB_CHARS
 from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path
 from workmagic_provider.operators.upload import UploadToWorkMagicOperator
@@ -45,7 +45,7 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
     :param on_duplicate: a record the manifest shows as imported into another hour is
         ``"drop"``-ped (default: a re-import sends only what failed before), an ``"error"``, or
         sent again (``"allow"``).
-    :param if_no_files: ``"fail"`` (default) or ``"skip"`` the task when no file matches.
+    No matching file makes an empty hour: see ``on_empty``.
     """
 
     template_fields: Sequence[str] = (*UploadToWorkMagicOperator.template_fields, "manifest_path")
@@ -61,7 +61,6 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
         day_first: bool = False,
         manifest_path: Any = None,
         on_duplicate: Literal["allow", "drop", "error"] = "drop",
-        if_no_files: Literal["fail", "skip"] = "fail",
         flow: str = "files",
         **kwargs: Any,
     ) -> None:
@@ -77,17 +76,15 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
             raise WorkMagicConfigError(
                 f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}"
             )
-        if if_no_files not in ("fail", "skip"):
-            raise WorkMagicConfigError(f"if_no_files must be 'fail' or 'skip', got {if_no_files!r}")
         self.input_format = input_format
         self.clean = clean
         self.day_first = day_first
         self.manifest_path = manifest_path
         self.on_duplicate = on_duplicate
-        self.if_no_files = if_no_files
         self._reader: InputReader | None = None
         self._manifest: ImportManifest | None = None
         self._files: list[str] = []
+        self._no_files: str | None = None
 
     # -- inputs ---------------------------------------------------------------------------
     def source_paths(self) -> list[Any]:
@@ -98,15 +95,24 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
                 files.append(as_storage_path(entry))
                 continue
             files.extend(_expand_glob(entry))
-        if not files:
-            message = f"no input file matches {self.source!r}"
-            if self.if_no_files == "skip":
-                from airflow.sdk.exceptions import AirflowSkipException
-
-                raise AirflowSkipException(message)
-            raise WorkMagicInputError(message)
+        self._no_files = None if files else f"no input file matches {self.source!r}"
         self._files = [str(f) for f in files]
         return files
+
+    def check_rejections(self, report: ValidationReport) -> None:
+        """Rows dropped as already imported were delivered before: they count as handled."""
+        from workmagic_provider.rejections import check_rejected
+
+        dropped = self._reader.dropped if self._reader is not None else 0
+        check_rejected(
+            report.rows_rejected,
+            report.rows_total + dropped,
+            self.max_rejected_fraction,
+            "rows read (rows imported before included)",
+        )
+
+    def empty_reason(self) -> tuple[str, ...]:
+        return (self._no_files,) if self._no_files else ()
 
     def read_source(
         self, path: Any, report: ValidationReport, offset: int

@@ -43,7 +43,9 @@ class MissedHoursCheckOperator(BaseOperator):
         if "backfill" in run_type and not self.check_backfills:
             self.log.info("backfill run: its range is the backfill's; not checked")
             return {"missed_hours": []}
+        # a lazy proxy in the task context: unwrap it to see None or the datetime itself
         previous_end = context.get("prev_data_interval_end_success")
+        previous_end = getattr(previous_end, "__wrapped__", previous_end)
         start = context.get("data_interval_start")
         if previous_end is None or start is None:
             self.log.info("no earlier successful run: nothing can have been missed before it")

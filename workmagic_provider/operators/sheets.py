@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import BaseOperator
@@ -22,8 +22,10 @@ from workmagic_provider.exceptions import (
     WorkMagicInputError,
     WorkMagicValidationError,
 )
+from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.operators.base import FailFast
 from workmagic_provider.operators.inputs import as_list, as_storage_path
+from workmagic_provider.schemas.imported import IMPORTED_PRIMARY_KEY
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -178,19 +180,29 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
                 defaults=self.defaults,
             )
         values: list[list[Any]] = []
-        for line in validate_records(
-            records, "imported", report=report, options=self.schema_options
-        ):
-            row = json.loads(line)
-            values.append([row.get(c, "") for c in COLUMNS])
-            if len(values) >= MAX_SHEET_LINES:
-                raise WorkMagicInputError(
-                    f"more than {MAX_SHEET_LINES - 1:,} rows for one sheet: WorkMagic syncs "
-                    "fewer than 100,000 lines (header included). Aggregate the rows (daily or "
-                    "WEEKLY), delete old rows you already synced (WorkMagic keeps synced "
-                    "history), or split them: put one chunk in the first tab, press Sync now in "
-                    "WorkMagic, then the next chunk"
-                )
+        last = [0]  # the row validate_records read last, i.e. the one whose line it yields
+
+        def numbered() -> Iterator[tuple[int, Mapping[str, Any]]]:
+            for row_number, record in records:
+                last[0] = row_number
+                yield row_number, record
+
+        with UniqueKeys(IMPORTED_PRIMARY_KEY) as keys:
+            for line in validate_records(
+                numbered(), "imported", report=report, options=self.schema_options
+            ):
+                if not keys.admit(report, last[0], line):
+                    continue  # the sheet would hold the key twice; WorkMagic keeps one
+                row = json.loads(line)
+                values.append([row.get(c, "") for c in COLUMNS])
+                if len(values) >= MAX_SHEET_LINES:
+                    raise WorkMagicInputError(
+                        f"more than {MAX_SHEET_LINES - 1:,} rows for one sheet: WorkMagic syncs "
+                        "fewer than 100,000 lines (header included). Aggregate the rows (daily "
+                        "or WEEKLY), delete old rows you already synced (WorkMagic keeps synced "
+                        "history), or split them: put one chunk in the first tab, press Sync now "
+                        "in WorkMagic, then the next chunk"
+                    )
         report.errors.sort(key=lambda error: error.row)
         return values
 

@@ -1,24 +1,29 @@
 """Snowflake unloads one hour of orders straight into WorkMagic's S3 hour folder.
 
-The flow (WorkMagic's "Method 3", spec 4.6, with its defects fixed - spec 7.5):
+The flow (WorkMagic's Snowflake method, with the defects of its sample fixed):
 
 1. the run's hour folder and window ``[data_interval_start - lookback, data_interval_end)``
    come from the data interval, never from ``CURRENT_TIMESTAMP``;
-2. ``validate_sample`` rows of the very same query are fetched through the same hook and
-   validated with our schemas; a failing sample stops the task before any file is written
-   (design Decision 16);
-3. ``COPY INTO 's3://.../HH/YYYY-MM-DD-HH-snowflake-0000' ... DETAILED_OUTPUT = TRUE`` runs as
+2. every statement runs in one session whose ``TIMEZONE`` is set to UTC first;
+3. the source's columns are read from Snowflake and mapped to WorkMagic's field names
+   (case-insensitively, ``columns=`` overrides), so the JSON object carries the schema's keys,
+   ISO ``Z`` timestamps and numbers;
+4. one aggregate query checks the whole window (NULL required fields, ranges, duplicate keys,
+   ``updated_at`` outside the window) and a sample of rows is validated with our schemas;
+   either failing stops the task before any file is written;
+5. ``COPY INTO 's3://.../HH/YYYY-MM-DD-HH-snowflake-0000' ... DETAILED_OUTPUT = TRUE`` runs as
    the storage integration, whose IAM user is the one WorkMagic trusts; no row passes through
    the worker;
-4. parts of this flow and hour that an earlier run left behind (``OVERWRITE`` only replaces
+6. parts of this flow and hour that an earlier run left behind (``OVERWRITE`` only replaces
    files of the same name) are removed through Snowflake too: ``LIST``/``REMOVE`` on a stage
-   over the account folder with the same integration (design Decision 6; never boto3).
+   over the account folder with the same integration (never boto3). Without delete rights the
+   new parts still count as delivered; the stale ones are reported (WARNING and XCom).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +33,6 @@ from workmagic_provider.sql import DEFAULT_INTEGRATION
 from workmagic_provider.standards import (
     DEFAULT_MAX_PART_BYTES,
     HARD_LIMIT_BYTES,
-    owned_part_pattern,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +40,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from workmagic_provider.standards import HourFolder
+    from workmagic_provider.warehouse.checks import Check
+    from workmagic_provider.warehouse.snowflake_columns import Column, Mapped
+    from workmagic_provider.warehouse.snowflake_session import SnowflakeSession
 
 
 def _lower_keys(row: Any) -> dict[str, Any]:
@@ -77,33 +84,54 @@ def parse_unload_result(rows: Sequence[Any] | None) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Settled:
+    """What settling the hour folder did: removed, refused (no rights), given way to."""
+
+    removed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one run works with before it knows the source's columns."""
+
+    folder: HourFolder
+    bounds: tuple[datetime, datetime]
+    source: str
+    bucket: str
+    account_id: str
+
+    @property
+    def destination(self) -> str:
+        return f"s3://{self.bucket}/{self.folder.prefix}"
+
+
 class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
     """Unload the run's window from Snowflake into WorkMagic's S3 hour folder.
 
     Give either ``table`` (+ ``updated_at_column``) or ``sql``, a SELECT (or a ``.sql`` file)
     that selects the window with ``{{ workmagic_window_start }}`` and
-    ``{{ workmagic_window_end }}``. Each row becomes ``OBJECT_CONSTRUCT(*)`` of its columns,
-    so column names are the JSON keys: alias them to WorkMagic's field names (``"id"``,
-    ``"updated_at"`` in double quotes: Snowflake upper-cases unquoted names) and format
-    timestamps with a zone.
+    ``{{ workmagic_window_end }}``. Either way the source's columns are read at run time and
+    written under WorkMagic's field names: a column matches a field ignoring case, and
+    ``columns={"total_price": "AMOUNT"}`` names a field's column explicitly.
 
+    :param columns: ``{field: column}`` for fields whose column has another name.
+    :param ntz_time_zone: the zone ``TIMESTAMP_NTZ`` values are wall time in (default UTC).
     :param storage_integration: the integration ``setup-sql snowflake`` created.
     :param stage: a stage over ``s3://bucket/account-{id}/`` with that integration (also from
         ``setup-sql --stage``), used to remove stale parts; without one a temporary stage is
         created in the session (needs CREATE STAGE on the current schema).
     :param source_conn_id: the Snowflake connection (``snowflake_default``).
-    :param lookback: how far before the interval start the window opens (default 1 hour).
     :param max_file_size: Snowflake's ``MAX_FILE_SIZE`` (below WorkMagic's 1.5 MB limit).
-    :param schema: schema of the sample validation (``custom-site`` or ``imported``).
-    :param validate_sample: rows validated before the unload; 0 disables.
-    :param require_window: refuse a ``sql`` that does not use both window macros.
-    :param prune_stale: remove this flow's parts of the hour that this run did not write.
     """
 
     template_fields: Sequence[str] = (
         *WarehouseToWorkMagicOperator.template_fields,
         "storage_integration",
         "stage",
+        "columns",
     )
     destination_cloud = "s3"
     ui_color = "#e0f2fe"
@@ -115,12 +143,16 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         stage: str | None = None,
         source_conn_id: str = "snowflake_default",
         max_file_size: int = DEFAULT_MAX_PART_BYTES,
+        columns: Mapping[str, str] | None = None,
+        ntz_time_zone: str = "UTC",
         **kwargs: Any,
     ) -> None:
         super().__init__(source_conn_id=source_conn_id, **kwargs)
         self.storage_integration = storage_integration
         self.stage = stage
         self.max_file_size = max_file_size
+        self.columns = dict(columns or {})
+        self.ntz_time_zone = ntz_time_zone
 
     # -- window ---------------------------------------------------------------------------
     def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:
@@ -137,171 +169,291 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             raise MissingExtraError("apache-airflow-providers-snowflake", "snowflake") from err
         return SnowflakeHook(snowflake_conn_id=self.source_conn_id)
 
-    @staticmethod
-    def _fetch_all() -> Any:
-        from airflow.providers.common.sql.hooks.handlers import fetch_all_handler
-
-        return fetch_all_handler
-
-    def _plan(self, context: Context) -> dict[str, Any]:
-        """What one run works with: the folder, the window, the SELECT and the unload."""
+    def _plan(self, context: Context) -> _Plan:
         from workmagic_provider.sql import (
             snowflake_identifier,
             snowflake_select,
-            snowflake_unload_sql,
+            snowflake_unload_check,
         )
 
-        if self.stage:  # checked before anything runs, like every other identifier
+        # every identifier is checked before anything runs
+        if self.stage:
             snowflake_identifier(self.stage, "stage", max_parts=3)
+        snowflake_identifier(self.storage_integration, "storage_integration")
+        snowflake_unload_check(self.max_file_size)
         hook = self.workmagic_hook()
-        settings = hook.settings
-        folder = self.hour_folder(hook, context)
         bounds = self.window(context)
-        select = snowflake_select(
+        source = snowflake_select(
             bounds,
             table=self.table,
             updated_at_column=self.updated_at_column,
             sql=self.sql,
             require_window=self.require_window,
         )
-        unload = snowflake_unload_sql(
-            folder,
-            settings.bucket,
-            select,
-            storage_integration=self.storage_integration,
-            max_file_size=self.max_file_size,
+        settings = hook.settings
+        return _Plan(
+            self.hour_folder(hook, context), bounds, source, settings.bucket, settings.account_id
         )
-        return {
-            "settings": settings,
-            "folder": folder,
-            "bounds": bounds,
+
+    def _map(self, columns: list[Column]) -> list[Mapped]:
+        """The JSON object's keys and their columns (see ``warehouse.snowflake_columns``)."""
+        from workmagic_provider.warehouse.fields import open_schema, schema_fields
+        from workmagic_provider.warehouse.snowflake_columns import map_columns
+
+        mapped, left_out = map_columns(
+            columns,
+            schema_fields(self.schema, self.schema_options),
+            overrides=self.columns,
+            pass_through=open_schema(self.schema, self.schema_options),
+        )
+        if left_out:
+            self.log.info(
+                "columns not written (schema %s has no such field): %s",
+                self.schema,
+                ", ".join(c.name for c in left_out),
+            )
+        return mapped
+
+    def _statements(
+        self, plan: _Plan, mapped: list[Mapped], generation: str
+    ) -> tuple[dict[str, str], list[Check]]:
+        """The check query (and its checks), the JSON SELECT, the sample and the unload."""
+        from workmagic_provider.sql import (
+            checks_sql,
+            snowflake_json_select,
+            snowflake_sample_sql,
+            snowflake_timestamp,
+            snowflake_unload_sql,
+        )
+        from workmagic_provider.warehouse.checks import build_checks, check_query
+        from workmagic_provider.warehouse.snowflake_columns import checked_values, object_sql
+
+        window = (snowflake_timestamp(plan.bounds[0]), snowflake_timestamp(plan.bounds[1]))
+        checks = build_checks(
+            checked_values(mapped, self.ntz_time_zone), self.schema, "snowflake", window
+        )
+        select = snowflake_json_select(plan.source, object_sql(mapped, self.ntz_time_zone))
+        statements = {
+            "checks": checks_sql(check_query(checks, plan.source), "snowflake"),
             "select": select,
-            "unload": unload,
-            "destination": f"s3://{settings.bucket}/{folder.prefix}",
+            "unload": snowflake_unload_sql(
+                plan.folder,
+                plan.bucket,
+                select,
+                storage_integration=self.storage_integration,
+                max_file_size=self.max_file_size,
+                generation=generation,
+            ),
         }
+        if self.validate_sample:
+            statements["sample"] = snowflake_sample_sql(select, self.validate_sample)
+        return statements, checks
+
+    # -- render_only ----------------------------------------------------------------------
+    def _assumed_columns(self) -> list[Column]:
+        """Without a warehouse: a column per required field (or override), named like it."""
+        from workmagic_provider.warehouse.fields import schema_fields
+        from workmagic_provider.warehouse.snowflake_columns import Column
+
+        types = {"timestamp": "TIMESTAMP_TZ", "number": "FIXED", "integer": "FIXED"}
+        out = []
+        for spec in schema_fields(self.schema, self.schema_options):
+            if spec.required or spec.name in self.columns:
+                name = self.columns.get(spec.name, spec.name.upper())
+                out.append(Column(name, types.get(spec.kind, "TEXT")))
+        return out
 
     def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
-        from workmagic_provider.sql import snowflake_list_sql, snowflake_sample_sql
-
-        plan = self._plan(context)
-        statements: list[dict[str, Any]] = []
-        if self.validate_sample:
-            sample = snowflake_sample_sql(plan["select"], self.validate_sample)
-            statements.append({"step": "sample", "sql": sample})
-        statements.append({"step": "unload", "sql": plan["unload"]})
-        if self.prune_stale:
-            prelude, stage = self._stage_statements(plan["settings"])
-            for sql in [*prelude, snowflake_list_sql(stage, plan["folder"])]:
-                statements.append({"step": "list parts (stale ones are then removed)", "sql": sql})
-        return plan["destination"], statements
-
-    def run_in_warehouse(self, context: Context) -> dict[str, Any]:
-        plan = self._plan(context)
-        folder, bounds, destination = plan["folder"], plan["bounds"], plan["destination"]
-        select, unload = plan["select"], plan["unload"]
-        snowflake = self.snowflake_hook()
-        sampled = self._validate_sample(snowflake, select) if self.validate_sample else 0
-
-        self.log.info(
-            "Unloading rows with updated time in [%s, %s) into %s",
-            bounds[0].isoformat(),
-            bounds[1].isoformat(),
-            destination,
+        from workmagic_provider.generations import new_generation
+        from workmagic_provider.sql import (
+            SNOWFLAKE_SESSION_SETUP,
+            snowflake_describe_sql,
+            snowflake_list_sql,
         )
-        rows = snowflake.run(unload, handler=self._fetch_all(), return_dictionaries=True)
-        result = parse_unload_result(rows)  # type: ignore[arg-type]
-        for item in result["files"] or []:
+
+        plan = self._plan(context)
+        built, _checks = self._statements(
+            plan, self._map(self._assumed_columns()), new_generation()
+        )
+        note = (
+            "rendered for columns named like the schema's required fields; a run reads the "
+            "source's columns first and writes every column it has"
+        )
+        statements: list[dict[str, Any]] = [
+            {"step": "session", "sql": sql} for sql in SNOWFLAKE_SESSION_SETUP
+        ]
+        statements.append({"step": "columns", "sql": snowflake_describe_sql(plan.source)})
+        statements.append({"step": "checks", "sql": built["checks"], "note": note})
+        if "sample" in built:
+            statements.append({"step": "sample", "sql": built["sample"]})
+        statements.append(
+            {
+                "step": "unload",
+                "sql": built["unload"],
+                "note": "the generation in the file names is taken when a run unloads",
+            }
+        )
+        if self.prune_stale:
+            prelude, stage = self._stage_statements(plan.account_id, plan.bucket)
+            for sql in [*prelude, snowflake_list_sql(stage, plan.folder)]:
+                statements.append({"step": "list parts (stale ones are then removed)", "sql": sql})
+        return plan.destination, statements
+
+    # -- a run ----------------------------------------------------------------------------
+    def run_in_warehouse(self, context: Context) -> dict[str, Any]:
+        from workmagic_provider.generations import new_generation
+        from workmagic_provider.sql import snowflake_describe_sql
+        from workmagic_provider.warehouse.checks import evaluate
+        from workmagic_provider.warehouse.snowflake_session import SnowflakeSession
+
+        plan = self._plan(context)
+        with SnowflakeSession(self.snowflake_hook()) as session:
+            mapped = self._map(session.columns(snowflake_describe_sql(plan.source)))
+            generation = new_generation()
+            built, checks = self._statements(plan, mapped, generation)
+            checked = evaluate(checks, self._one_row(session.run(built["checks"])))
+            self.log.info("whole-window checks passed over %d rows", checked["rows"])
+            sampled = self._validate_sample(session, built["sample"]) if "sample" in built else 0
             self.log.info(
-                "unloaded %s%s (%d bytes, %d rows)",
-                destination,
-                item["name"],
-                item["bytes"],
-                item["rows"],
+                "Unloading rows with updated time in [%s, %s) into %s",
+                plan.bounds[0].isoformat(),
+                plan.bounds[1].isoformat(),
+                plan.destination,
             )
-        removed = self._remove_stale(snowflake, folder, result["files"]) if self.prune_stale else []
+            result = parse_unload_result(session.run(built["unload"]))
+            self._check_file_sizes(result["files"] or [])
+            for item in result["files"] or []:
+                self.log.info(
+                    "unloaded %s%s (%d bytes, %d rows)",
+                    plan.destination,
+                    item["name"],
+                    item["bytes"],
+                    item["rows"],
+                )
+            settled = (
+                self._settle(session, plan, result["files"], generation)
+                if self.prune_stale
+                else _Settled()
+            )
         summary = {
-            "destination": destination,
-            "window": [bounds[0].isoformat(), bounds[1].isoformat()],
+            "destination": plan.destination,
+            "window": [plan.bounds[0].isoformat(), plan.bounds[1].isoformat()],
             "rows_unloaded": result["rows_unloaded"],
             "bytes": result["bytes"],
             "files": result["files"] or [],
-            "removed_stale": removed,
+            "generation": generation,
+            "removed_stale": settled.removed,
+            "stale_not_removed": settled.refused,
+            "superseded_by": settled.superseded_by,
+            "rows_checked": checked["rows"],
             "sample_rows_validated": sampled,
-            "query_ids": list(getattr(snowflake, "query_ids", []) or []),
+            "columns": {m.key: m.column.name for m in mapped},
+            "query_ids": session.query_ids,
         }
         self.log.info(
             "unload into %s: %d rows, %d files, %d bytes, %d stale parts removed",
-            destination,
+            plan.destination,
             summary["rows_unloaded"],
             len(summary["files"]),
             summary["bytes"],
-            len(removed),
+            len(settled.removed),
         )
-        too_big = [f for f in result["files"] or [] if f["bytes"] >= HARD_LIMIT_BYTES]
+        return summary
+
+    @staticmethod
+    def _one_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        if len(rows) != 1:
+            raise WorkMagicError(f"the whole-window check query returned {len(rows)} rows, not 1")
+        return rows[0]
+
+    def _check_file_sizes(self, files: list[dict[str, Any]]) -> None:
+        too_big = [f for f in files if f["bytes"] >= HARD_LIMIT_BYTES]
         if too_big:
             raise WorkMagicError(
                 f"Snowflake wrote {len(too_big)} file(s) of 1.5 MB or more, which WorkMagic "
                 f"skips: {', '.join(f['name'] for f in too_big)}; lower max_file_size "
                 f"(now {self.max_file_size})"
             )
-        return summary
 
-    def _validate_sample(self, snowflake: SnowflakeHook, select: str) -> int:
-        """Run the same query with a LIMIT and validate its rows (Decision 16)."""
-        from workmagic_provider.sql import snowflake_sample_sql
+    def _validate_sample(self, session: SnowflakeSession, sample: str) -> int:
+        """Validate the first rows of the very SELECT the unload writes (what SQL cannot check)."""
+        import json
 
-        rows = snowflake.run(
-            snowflake_sample_sql(select, self.validate_sample), handler=self._fetch_all()
+        values = (next(iter(row.values())) for row in session.run(sample))
+        return self.check_sample(
+            json.dumps(v) if isinstance(v, (list, dict)) else v for v in values
         )
-        values = (row[0] if isinstance(row, (tuple, list)) else row for row in rows or [])  # type: ignore[union-attr]
-        return self.check_sample(json.dumps(v) if isinstance(v, list) else v for v in values)
 
-    def _stage_statements(self, settings: Any) -> tuple[list[str], str]:
+    def _stage_statements(self, account_id: str, bucket: str) -> tuple[list[str], str]:
         from workmagic_provider.sql import TEMP_STAGE, snowflake_temp_stage_sql
 
         if self.stage:
             return [], self.stage
         create = snowflake_temp_stage_sql(
-            account_id=settings.account_id,
-            bucket=settings.bucket,
-            storage_integration=self.storage_integration,
+            account_id=account_id, bucket=bucket, storage_integration=self.storage_integration
         )
         return [create], TEMP_STAGE
 
-    def _remove_stale(
-        self, snowflake: SnowflakeHook, folder: HourFolder, written: list[dict[str, Any]] | None
-    ) -> list[str]:
-        from workmagic_provider.sql import snowflake_list_sql, snowflake_remove_sql
+    def _settle(
+        self,
+        session: SnowflakeSession,
+        plan: _Plan,
+        written: list[dict[str, Any]] | None,
+        generation: str,
+    ) -> _Settled:
+        """Settle the hour folder after the unload, through Snowflake's stage.
 
+        Parts of older runs of the hour are removed; if a newer complete run is there, this
+        run's own files are withdrawn instead (two runs never leave a mix). The new parts are in
+        place either way, so a REMOVE refused for lack of rights is a WARNING, not a failed
+        (and re-unloading) task.
+        """
+        from snowflake.connector.errors import ProgrammingError
+
+        from workmagic_provider.sql import snowflake_list_sql, snowflake_remove_sql
+        from workmagic_provider.standards import plan_folder_settle
+
+        folder = plan.folder
         if written is None:
             self.log.warning(
                 "the unload result names no files (DETAILED_OUTPUT off?); stale parts of %s "
                 "were not removed",
                 folder.prefix,
             )
-            return []
-        settings = self.workmagic_hook().settings
-        prelude, stage = self._stage_statements(settings)
-        # A list of statements runs in one session and returns one result per statement.
-        results = snowflake.run(
-            [*prelude, snowflake_list_sql(stage, folder)],
-            handler=self._fetch_all(),
-            return_dictionaries=True,
+            return _Settled()
+        prelude, stage = self._stage_statements(plan.account_id, plan.bucket)
+        for statement in prelude:
+            session.run(statement)
+        listed = session.run(snowflake_list_sql(stage, folder))
+        names = sorted({str(_lower_keys(row).get("name", "")).rsplit("/", 1)[-1] for row in listed})
+        mine = {f["name"] for f in written}
+        settle = plan_folder_settle(sorted({*names, *mine}), folder.hour, "snowflake", generation)
+        if settle.superseded_by:
+            self.log.warning(
+                "a newer run of %s (generation %s) finished meanwhile: its output is kept and "
+                "this run's %d files are withdrawn",
+                plan.destination,
+                settle.superseded_by,
+                len(mine),
+            )
+        doomed = sorted(set(settle.delete))
+        if not doomed:
+            return _Settled(superseded_by=settle.superseded_by)
+        try:
+            session.run(snowflake_remove_sql(stage, folder, doomed))
+        except ProgrammingError as err:
+            self.log.warning(
+                "the new parts of %s are delivered, but %d stale part(s) an earlier run left "
+                "could not be removed (%s): %s. Give WorkMagic's role s3:DeleteObject on the "
+                "account folder (see the README's privileges table) or remove them by hand",
+                plan.destination,
+                len(doomed),
+                getattr(err, "msg", None) or err,
+                ", ".join(doomed),
+            )
+            return _Settled(refused=doomed, superseded_by=settle.superseded_by)
+        for name in doomed:
+            self.log.info("removed %s%s (an earlier run's part)", plan.destination, name)
+        return _Settled(
+            removed=[n for n in doomed if n not in mine], superseded_by=settle.superseded_by
         )
-        listed = results[-1] if results else []  # type: ignore[index]
-        owned = owned_part_pattern(folder.hour, "snowflake")
-        keep = {f["name"] for f in written}
-        names = sorted(
-            {
-                str(_lower_keys(row).get("name", "")).rsplit("/", 1)[-1]
-                for row in listed or []  # type: ignore[union-attr]
-            }
-        )
-        stale = [n for n in names if owned.match(n) and n not in keep]
-        if stale:
-            snowflake.run([*prelude, snowflake_remove_sql(stage, folder, stale)])
-            for name in stale:
-                self.log.info(
-                    "removed stale part s3://%s/%s%s", settings.bucket, folder.prefix, name
-                )
-        return stale

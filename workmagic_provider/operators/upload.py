@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.operators.base import WorkMagicBaseOperator
+from workmagic_provider.operators.empty_hour import OnEmpty, report_empty, validate_on_empty
 from workmagic_provider.operators.inputs import RejectedWriter as _RejectedWriter
 from workmagic_provider.operators.inputs import as_list as _as_list
 from workmagic_provider.operators.inputs import as_storage_path as _as_storage_path
+from workmagic_provider.rejections import (
+    DEFAULT_MAX_REJECTED_FRACTION,
+    check_rejected,
+    validate_max_fraction,
+)
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 
 if TYPE_CHECKING:
@@ -39,6 +45,11 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         folder): a local path or an ``ObjectStoragePath``/URI (templated).
     :param max_part_bytes: size cap of one compressed part (below 1.5 MB).
     :param flow: the flow name in part names; parts of other flows are never touched.
+    :param max_rejected_fraction: with ``on_invalid="skip"``, the share of rows that may be
+        rejected before the task fails instead, before anything is published (default 0.5, so
+        a run that rejected every row fails; 1.0 never fails).
+    :param on_empty: when the hour has no row at all: ``"warn"`` (default: a WARNING and
+        ``"empty": true`` in XCom), ``"fail"``, or ``"skip"`` (the task is skipped).
     """
 
     template_fields: Sequence[str] = (
@@ -59,9 +70,13 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         rejected_path: Any = None,
         max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
         flow: str = "upload",
+        max_rejected_fraction: float = DEFAULT_MAX_REJECTED_FRACTION,
+        on_empty: OnEmpty = "warn",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_rejected_fraction = validate_max_fraction(max_rejected_fraction)
+        self.on_empty = validate_on_empty(on_empty)
         if source is None and rows is None:
             raise WorkMagicConfigError(f"task {kwargs.get('task_id')!r}: give source= or rows=")
         self.source = source
@@ -108,6 +123,16 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
             yield from records_as_json_lines(numbered, report)
 
     # -- hooks around the upload ----------------------------------------------------------
+    def check_rejections(self, report: ValidationReport) -> None:
+        """Fail before publishing when more rows were rejected than ``max_rejected_fraction``."""
+        check_rejected(
+            report.rows_rejected, report.rows_total, self.max_rejected_fraction, "rows read"
+        )
+
+    def empty_reason(self) -> tuple[str, ...]:
+        """Why the hour had no row, when a subclass knows better than "no row"."""
+        return ()
+
     def prepare(self, context: Context, destination: str, folder: HourFolder) -> None:
         """Called before reading (e.g. to load an import manifest); nothing by default."""
 
@@ -145,5 +170,11 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
                 max_part_bytes=self.max_part_bytes,
                 rejected=self._rejected,
                 report=report,
+                before_publish=self.check_rejections,
             )
-        return self.finish(result, {"destination": destination, **result.summary()})
+        summary = {"destination": destination, **result.summary()}
+        empty = report.rows_total == 0
+        summary["empty"] = report_empty(
+            self.on_empty, empty, destination, self.log, *self.empty_reason()
+        )
+        return self.finish(result, summary)

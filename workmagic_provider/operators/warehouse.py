@@ -1,5 +1,6 @@
 """What the push-down operators (Snowflake, BigQuery) share: the source query and its window,
-and the sample check that runs before the warehouse writes anything (design Decision 16).
+and the sample check that runs before the warehouse writes anything (the whole-window checks in
+SQL come first: see ``workmagic_provider.warehouse.checks``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
     :param source_conn_id: the warehouse connection.
     :param lookback: how far before the interval start the window opens (default 1 hour).
     :param schema: schema of the sample validation (``custom-site`` or ``imported``).
-    :param validate_sample: rows validated before anything is written; 0 disables.
+    :param validate_sample: rows of the very SELECT validated before anything is written, for
+        what the whole-window checks cannot see in SQL; 0 disables.
     :param require_window: refuse a ``sql`` that does not use both window macros.
     :param prune_stale: remove this flow's files of the hour that this run did not write.
     :param render_only: render and log the exact statements the run would submit, connect to no

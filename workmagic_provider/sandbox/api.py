@@ -1,6 +1,6 @@
 """Loopback stand-in for WorkMagic's REST APIs: Enrich Order API and the custom-site Orders API.
 
-Endpoints (spec §2 and §5; everything WorkMagic does not publish is an assumption of spec §8):
+Endpoints (what WorkMagic does not publish is an assumption listed in the README):
 
 * ``POST /enrich/orders`` with ``Authorization: Bearer <key>`` and ``{"orders": [...]}``: every
   order must be well formed, known (seeded, or posted to ``/api/orders`` before) and not older
@@ -13,83 +13,49 @@ Endpoints (spec §2 and §5; everything WorkMagic does not publish is an assumpt
 * ``POST /api/orders`` with ``X-API-KEY: <key>``: custom-site orders (upsert by ``id``); each
   posted id becomes a known order the Enrich API may then modify.
 
-The checks are this module's own few lines on the documented rules, deliberately not the
-provider's pydantic models (design Decision 11): a client bug and a server bug cannot agree by
-construction. State lives in a SQLite file, committed before each response, so stopping and
-starting the server (same port, same file) loses nothing. Every accepted order is also appended
-to a delivery log (``deliveries``: one row per order per accepted request, never updated), so
-tests can assert "enriched exactly once" and not only the final state.
+The rules are checked by :mod:`.api_rules` (the sandbox's own lines, not the provider's models:
+a client bug and a server bug cannot agree by construction). State lives in a SQLite file
+(:mod:`.api_store`), committed before each response, so stopping and starting the server (same
+port, same file) loses nothing. Every accepted order is also appended to a delivery log (one row
+per order per accepted request, never updated), so tests can assert "enriched exactly once" and
+not only the final state. The HTTP plumbing is :mod:`.api_http`.
 
 Fault injection (:class:`ApiFaults`, changeable while running): latency, 429 storms with
-``Retry-After``, random 500s, connections dropped without a response. Faults strike before
-anything is applied, so only a retry after a lost *response* can deliver an order twice.
+``Retry-After``, random 500s, connections dropped without a response, an outage of a given
+length. Faults strike before anything is applied, so only a retry after a lost *response* can
+deliver an order twice. Storms and outages are timed on ``monotonic``, which a test may point
+at the client's simulated clock, so "down for 30 s" need not last 30 s of wall time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import random
-import re
-import socket
-import sqlite3
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from workmagic_provider.sandbox.api_http import Dropped, Server
+from workmagic_provider.sandbox.api_rules import (
+    MAX_ORDER_AGE,
+    check_custom_order,
+    check_enrich_order,
+    parse_timestamp,
+)
+from workmagic_provider.sandbox.api_store import ApiStore
+
 DEFAULT_ENRICH_API_KEY = "sandbox-enrich-api-key"
 DEFAULT_ORDERS_API_KEY = "sandbox-orders-api-key"
-#: Orders older than this (by the server's clock) are refused (spec §5.4, "4 weeks").
-MAX_ORDER_AGE = timedelta(days=28)
 MAX_BATCH = 1000
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-MAX_BODY_BYTES = 20 * 1024 * 1024
-
-_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS known_orders (order_id TEXT PRIMARY KEY, source TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enriched (
-    order_id TEXT PRIMARY KEY,
-    order_timestamp TEXT NOT NULL,
-    ts REAL NOT NULL,
-    sales_amount REAL NOT NULL,
-    profit_amount REAL NOT NULL,
-    currency TEXT,
-    request_no INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS enriched_ts ON enriched (ts, order_id);
-CREATE TABLE IF NOT EXISTS custom_orders (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS deliveries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    api TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    request_no INTEGER NOT NULL,
-    at REAL NOT NULL
-);
-"""
-
-
-@contextlib.contextmanager
-def _atomic(db: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction: committed whole, or rolled back whole on any error."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 @dataclass
@@ -107,6 +73,8 @@ class ApiFaults:
     :param seed: seed of the random faults (None: not reproducible).
     :param per_order_errors: name the refused orders in a 400 body; False answers only
         "request refused" (clients must then bisect).
+    :param outage_after / outage_seconds: the ``outage_after``-th request starts an outage in
+        which every request for ``outage_seconds`` is cut without an answer (the API is down).
     """
 
     latency: float = 0.0
@@ -119,6 +87,8 @@ class ApiFaults:
     retry_after: float = 1.0
     seed: int | None = None
     per_order_errors: bool = True
+    outage_after: int = 0
+    outage_seconds: float = 0.0
 
 
 @dataclass
@@ -127,7 +97,7 @@ class RequestRecord:
     path: str
     status: int
     orders: int = 0
-    at: float = 0.0  # time.monotonic() of the answer
+    at: float = 0.0  # the server's ``monotonic()`` at the answer
 
 
 @dataclass
@@ -137,163 +107,11 @@ class _State:
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     log: list[RequestRecord] = field(default_factory=list)
+    dropped: int = 0
 
 
 def _wall_clock() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _parse_timestamp(value: Any) -> datetime | None:
-    """An ISO-8601 timestamp that carries a zone, else None."""
-    if not isinstance(value, str) or not value or len(value) > 40:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return None
-    return moment
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
-
-
-def check_enrich_order(order: Any, now: datetime, max_age: timedelta) -> str | None:
-    """The documented rules of one enrich order (spec §5.2/5.4); the reason, or None if fine."""
-    if not isinstance(order, dict):
-        return "each order must be a JSON object"
-    order_id = order.get("order_id")
-    if not isinstance(order_id, str) or not order_id.strip():
-        return "order_id is required and must be a non-empty string"
-    moment = _parse_timestamp(order.get("order_timestamp"))
-    if moment is None:
-        return "order_timestamp must be an ISO 8601 timestamp with a time zone"
-    for name in ("sales_amount", "profit_amount"):
-        if not _is_number(order.get(name)):
-            return f"{name} is required and must be a number"
-    if order["sales_amount"] < 0:
-        return "sales_amount must not be negative"
-    currency = order.get("currency")
-    if currency is not None and not (isinstance(currency, str) and _CURRENCY_RE.match(currency)):
-        return "currency must be a 3-letter ISO 4217 code"
-    if moment < now - max_age:
-        return "order_timestamp is older than 4 weeks: not applied (contact support)"
-    return None
-
-
-def check_custom_order(order: Any) -> str | None:
-    """The assumed required fields of a custom-site order (spec §8: id, times, total_price)."""
-    if not isinstance(order, dict):
-        return "each order must be a JSON object"
-    order_id = order.get("id")
-    if not isinstance(order_id, str) or not order_id.strip():
-        return "id is required and must be a non-empty string"
-    for name in ("created_at", "updated_at"):
-        if _parse_timestamp(order.get(name)) is None:
-            return f"{name} must be an ISO 8601 timestamp with a time zone"
-    if not _is_number(order.get("total_price")):
-        return "total_price is required and must be a number"
-    return None
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: ApiSandboxServer) -> None:
-        self.app = app
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.sockets_lock:
-            self.open_sockets.discard(request)
-        super().shutdown_request(request)
-
-    def drop_all_connections(self) -> None:
-        """Cut every open (keep-alive) connection, as a killed process would."""
-        with self.sockets_lock:
-            sockets = list(self.open_sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Dropped(Exception):
-    """Close the connection without answering."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real API behind a load balancer
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # answer in one segment, not headers then body 40 ms later (Nagle + delayed ACK)
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: tests and benchmarks read the server's counters instead
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _dispatch(self, method: str) -> None:
-        app = self.server.app
-        body = b""
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._reply(413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"}, method, 0)
-            self.close_connection = True
-            return
-        if length:
-            body = self.rfile.read(length)
-        try:
-            status, payload, headers, orders = app.handle(method, self.path, self.headers, body)
-        except _Dropped:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self._reply(status, payload, method, orders, headers)
-
-    def _reply(
-        self,
-        status: int,
-        payload: Any,
-        method: str,
-        orders: int,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        data = json.dumps(payload, separators=(",", ":")).encode()
-        self.server.app._record(method, urlsplit(self.path).path, status, orders)
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Connection", "close" if self.close_connection else "keep-alive")
-            self._headers_buffer.append(b"\r\n" + data)  # type: ignore[attr-defined]  # one write
-            self.flush_headers()
-        except OSError:
-            self.close_connection = True
 
 
 class ApiSandboxServer:
@@ -303,6 +121,7 @@ class ApiSandboxServer:
         across :meth:`stop`/:meth:`start` and removed by :meth:`close`).
     :param clock: "now" of the four-week rule (default: the wall clock, UTC). Tests that use
         fixed historical hours set it to a moment just after their hour.
+    :param monotonic: the seconds storms and outages are timed on (default ``time.monotonic``).
     """
 
     def __init__(
@@ -317,6 +136,7 @@ class ApiSandboxServer:
         max_batch: int = MAX_BATCH,
         max_limit: int = MAX_LIMIT,
         clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] | None = None,
         faults: ApiFaults | None = None,
     ) -> None:
         self.host = host
@@ -332,17 +152,18 @@ class ApiSandboxServer:
         self.max_batch = max_batch
         self.max_limit = max_limit
         self.clock: Callable[[], datetime] = clock or _wall_clock
+        self.monotonic: Callable[[], float] = monotonic or time.monotonic
         self._faults = faults or ApiFaults()
         #: Called with (api, order ids) after each accepted request is committed.
         self.delivery_listeners: list[Callable[[str, list[str]], None]] = []
         self._rng = random.Random(self._faults.seed)
-        self._db: sqlite3.Connection | None = None
-        self._db_lock = threading.Lock()
-        self._httpd: _Server | None = None
+        self._store = ApiStore(self.state_path)
+        self._httpd: Server | None = None
         self._thread: threading.Thread | None = None
         self._stats = _State()
         self._stats_lock = threading.Lock()
-        self._storm_until = 0.0
+        self._storm_until = float("-inf")
+        self._outage_until = float("-inf")
 
     @property
     def faults(self) -> ApiFaults:
@@ -358,12 +179,8 @@ class ApiSandboxServer:
     def start(self) -> ApiSandboxServer:
         if self._httpd is not None:
             return self
-        db = sqlite3.connect(self.state_path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
-        self._db = db
-        httpd = _Server((self.host, self.port), self)
+        self._store.open()
+        httpd = Server((self.host, self.port), self)
         self.port = int(httpd.server_address[1])
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -382,10 +199,7 @@ class ApiSandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        with self._db_lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        self._store.close()
 
     def close(self) -> None:
         """Stop and delete the state file if the server created it."""
@@ -407,71 +221,32 @@ class ApiSandboxServer:
 
     def reset(self) -> None:
         """Forget every order, delivery and counter; keep keys, faults and the port."""
-        with self._db_lock:
-            db = self._require_db()
-            db.executescript(
-                "DELETE FROM known_orders; DELETE FROM enriched; DELETE FROM custom_orders; "
-                "DELETE FROM deliveries;"
-            )
+        self._store.clear()
         with self._stats_lock:
             self._stats = _State()
-            self._storm_until = 0.0
+            self._storm_until = float("-inf")
+            self._outage_until = float("-inf")
         self.faults = ApiFaults()
         self.delivery_listeners.clear()
         self.clock = _wall_clock
+        self.monotonic = time.monotonic
 
     # ------------------------------------------------------------------ seeding and reading
     def seed_orders(self, order_ids: Iterable[str], source: str = "seed") -> int:
         """Make orders known (as if ingested from an integrated channel); returns how many."""
-        rows = [(str(order_id), source) for order_id in order_ids]
-        with self._db_lock:
-            db = self._require_db()
-            db.execute("BEGIN")
-            db.executemany("INSERT OR IGNORE INTO known_orders VALUES (?, ?)", rows)
-            db.execute("COMMIT")
-        return len(rows)
-
-    def seed_from_file(self, path: str | Path, id_field: str = "id") -> int:
-        """Known orders from a JSON Lines file (``id`` or ``order_id`` of each line)."""
-        ids = []
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    row = json.loads(line)
-                    ids.append(row.get(id_field) or row.get("order_id"))
-        return self.seed_orders(i for i in ids if i)
+        return self._store.seed(order_ids, source)
 
     def enriched(self) -> dict[str, dict[str, Any]]:
         """Current enrich state: order id -> the last accepted values."""
-        with self._db_lock:
-            rows = self._read_db().execute(
-                "SELECT order_id, order_timestamp, sales_amount, profit_amount, currency "
-                "FROM enriched"
-            )
-            return {
-                r[0]: {
-                    "order_id": r[0],
-                    "order_timestamp": r[1],
-                    "sales_amount": r[2],
-                    "profit_amount": r[3],
-                    "currency": r[4],
-                }
-                for r in rows
-            }
+        return self._store.enriched()
 
     def custom_orders(self) -> dict[str, dict[str, Any]]:
         """Orders posted to the Orders API: id -> the last posted body."""
-        with self._db_lock:
-            rows = self._read_db().execute("SELECT id, body FROM custom_orders")
-            return {r[0]: json.loads(r[1]) for r in rows}
+        return self._store.custom_orders()
 
     def delivery_counts(self, api: str = "enrich") -> Counter[str]:
         """How many accepted requests carried each order id (from the append-only log)."""
-        with self._db_lock:
-            rows = self._read_db().execute(
-                "SELECT order_id, COUNT(*) FROM deliveries WHERE api = ? GROUP BY order_id", (api,)
-            )
-            return Counter(dict(rows.fetchall()))
+        return self._store.delivery_counts(api)
 
     @property
     def statuses(self) -> Counter[int]:
@@ -480,25 +255,21 @@ class ApiSandboxServer:
             return Counter(self._stats.statuses)
 
     @property
+    def dropped(self) -> int:
+        """Connections cut without an answer (random drops and outages) since the last reset."""
+        with self._stats_lock:
+            return self._stats.dropped
+
+    @property
     def requests(self) -> list[RequestRecord]:
         with self._stats_lock:
             return list(self._stats.log)
 
-    def _require_db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the API sandbox is not started")
-        return self._db
-
-    def _read_db(self) -> sqlite3.Connection:
-        """The live connection, or a short-lived one on the file while stopped."""
-        if self._db is not None:
-            return self._db
-        return sqlite3.connect(self.state_path)
-
-    def _record(self, method: str, path: str, status: int, orders: int) -> None:
+    def record(self, method: str, path: str, status: int, orders: int) -> None:
+        """Count one answered request (the HTTP handler calls this)."""
         with self._stats_lock:
             self._stats.statuses[status] += 1
-            self._stats.log.append(RequestRecord(method, path, status, orders, time.monotonic()))
+            self._stats.log.append(RequestRecord(method, path, status, orders, self.monotonic()))
 
     # ------------------------------------------------------------------ request handling
     def handle(
@@ -510,10 +281,17 @@ class ApiSandboxServer:
             self._stats.requests += 1
             number = self._stats.requests
             fault_roll = self._rng.random()
-            now = time.monotonic()
+            now = self.monotonic()
             if faults.storm_every > 0 and number % faults.storm_every == 0:
                 self._storm_until = max(self._storm_until, now + faults.storm_seconds)
             in_storm = now < self._storm_until
+            if faults.outage_after > 0 and number == faults.outage_after:
+                self._outage_until = now + faults.outage_seconds
+            down = now < self._outage_until
+            if down:
+                self._stats.dropped += 1
+        if down:
+            raise Dropped
         if faults.latency > 0:
             time.sleep(faults.latency)
         url = urlsplit(target)
@@ -537,7 +315,9 @@ class ApiSandboxServer:
             shown = str(int(retry_after)) if retry_after == int(retry_after) else str(retry_after)
             return 429, {"error": "rate limit exceeded"}, {"Retry-After": shown}, 0
         if fault_roll < faults.drop_rate:
-            raise _Dropped
+            with self._stats_lock:
+                self._stats.dropped += 1
+            raise Dropped
         if fault_roll < faults.drop_rate + faults.error_rate:
             return 500, {"error": "internal error (injected)"}, {}, 0
         if method == "GET":
@@ -568,57 +348,22 @@ class ApiSandboxServer:
                 errors.append({"index": index, "order_id": order_id, "reason": reason})
             elif isinstance(order_id, str):
                 seen.add(order_id)
-        with self._db_lock:
-            db = self._require_db()
-            if not errors:
-                known: set[str] = set()
-                ids = list(seen)
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    known.update(
-                        r[0]
-                        for r in db.execute(
-                            f"SELECT order_id FROM known_orders WHERE order_id IN ({marks})",
-                            chunk,
-                        )
-                    )
-                for index, order in enumerate(orders):
-                    if order["order_id"] not in known:
-                        errors.append(
-                            {
-                                "index": index,
-                                "order_id": order["order_id"],
-                                "reason": "unknown order_id: the Enrich API only modifies orders "
-                                "WorkMagic already has",
-                            }
-                        )
-            if errors:
-                return 400, self._refusal(errors), {}, 0
-            at = time.time()
-            with _atomic(db):
-                db.executemany(
-                    "INSERT INTO enriched VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(order_id) DO "
-                    "UPDATE SET order_timestamp=excluded.order_timestamp, ts=excluded.ts, "
-                    "sales_amount=excluded.sales_amount, profit_amount=excluded.profit_amount, "
-                    "currency=excluded.currency, request_no=excluded.request_no",
-                    [
-                        (
-                            o["order_id"],
-                            o["order_timestamp"],
-                            _parse_timestamp(o["order_timestamp"]).timestamp(),  # type: ignore[union-attr]
-                            float(o["sales_amount"]),
-                            float(o["profit_amount"]),
-                            o.get("currency"),
-                            number,
-                        )
-                        for o in orders
-                    ],
-                )
-                db.executemany(
-                    "INSERT INTO deliveries (api, order_id, request_no, at) VALUES (?, ?, ?, ?)",
-                    [("enrich", o["order_id"], number, at) for o in orders],
-                )
+        if not errors:
+            unknown = self._store.unknown(seen)
+            errors = [
+                {
+                    "index": index,
+                    "order_id": order["order_id"],
+                    "reason": "unknown order_id: the Enrich API only modifies orders WorkMagic "
+                    "already has",
+                }
+                for index, order in enumerate(orders)
+                if order["order_id"] in unknown
+            ]
+        if errors:
+            return 400, self._refusal(errors), {}, 0
+        stamps = [parse_timestamp(o["order_timestamp"]) for o in orders]
+        self._store.apply_enrich(orders, stamps, number)  # type: ignore[arg-type]
         self._notify("enrich", [o["order_id"] for o in orders])
         return 200, {"accepted": len(orders)}, {}, len(orders)
 
@@ -636,30 +381,14 @@ class ApiSandboxServer:
                 seen.add(order_id)
         if errors:
             return 400, self._refusal(errors), {}, 0
-        at = time.time()
-        with self._db_lock:
-            db = self._require_db()
-            with _atomic(db):
-                db.executemany(
-                    "INSERT INTO custom_orders VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET "
-                    "body=excluded.body",
-                    [(o["id"], json.dumps(o, separators=(",", ":"))) for o in orders],
-                )
-                db.executemany(
-                    "INSERT OR IGNORE INTO known_orders VALUES (?, 'orders-api')",
-                    [(o["id"],) for o in orders],
-                )
-                db.executemany(
-                    "INSERT INTO deliveries (api, order_id, request_no, at) VALUES (?, ?, ?, ?)",
-                    [("orders", o["id"], number, at) for o in orders],
-                )
+        self._store.apply_custom(orders, number)
         self._notify("orders", [o["id"] for o in orders])
         return 200, {"accepted": len(orders)}, {}, len(orders)
 
     def _get_enriched(self, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str], int]:
         bounds = []
         for name in ("start", "end"):
-            moment = _parse_timestamp((query.get(name) or [""])[0])
+            moment = parse_timestamp((query.get(name) or [""])[0])
             if moment is None:
                 return 400, {"error": f"{name} must be an ISO 8601 timestamp"}, {}, 0
             bounds.append(moment.timestamp())
@@ -667,26 +396,7 @@ class ApiSandboxServer:
         if not limit_text.isdigit() or int(limit_text) < 1:
             return 400, {"error": "limit must be a positive integer"}, {}, 0
         limit = min(int(limit_text), self.max_limit)
-        with self._db_lock:
-            rows = (
-                self._require_db()
-                .execute(
-                    "SELECT order_id, order_timestamp, sales_amount, profit_amount, currency "
-                    "FROM enriched WHERE ts >= ? AND ts <= ? ORDER BY ts, order_id LIMIT ?",
-                    (bounds[0], bounds[1], limit),
-                )
-                .fetchall()
-            )
-        orders = [
-            {
-                "order_id": r[0],
-                "order_timestamp": r[1],
-                "sales_amount": r[2],
-                "profit_amount": r[3],
-                **({"currency": r[4]} if r[4] else {}),
-            }
-            for r in rows
-        ]
+        orders = self._store.enriched_between(bounds[0], bounds[1], limit)
         return 200, {"orders": orders, "count": len(orders), "limit": limit}, {}, 0
 
     def _refusal(self, errors: list[dict[str, Any]]) -> dict[str, Any]:

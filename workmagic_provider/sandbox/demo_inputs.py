@@ -222,6 +222,7 @@ def warehouse_variables(inputs: DemoInputs) -> None:
     inputs.variable("workmagic_snowflake_table", "SALES.PUBLIC.ORDERS")
     inputs.variable("workmagic_snowflake_stage", "SALES.PUBLIC.WORKMAGIC")
     inputs.variable("workmagic_bigquery_table", "test-project.sales.orders")
+    inputs.variable("workmagic_bigquery_staging_uri", "gs://customer-orders/workmagic-staging/")
 
 
 def prepare(

@@ -1,27 +1,18 @@
 """Batch validation: many JSON lines packed in one buffer, validated in one call.
 
 A :class:`Batch` is the unit of work of the upload pipeline: about 512 KiB of raw lines with
-their row numbers (small enough to fit a Linux pipe buffer twice), validated by a
-:class:`BatchValidator` either in the calling process or in a worker process
-(``workmagic_provider.files.parallel``). Both run exactly the same code, so the
-valid rows (as compact JSON, one per line), the errors and the rejected rows are the same
-wherever a batch ran. A batch carries its rows as one ``bytes`` plus an array of lengths, so
-sending it to a worker costs one copy, not one Python object per row, and a raw line may even
-contain newlines (pretty-printed JSON from a reader that yields whole records).
-
-This module and everything it imports need only pydantic, not Airflow: :func:`serve` is the
-entry point of the worker processes, which start in about 0.3 s instead of the ~2 s an Airflow
-import costs (``workmagic_provider.exceptions`` is imported only when an error is raised).
+their row numbers, validated by a :class:`BatchValidator` through the same codec as
+``validate_json_lines``, so the valid rows (compact JSON, one per line), the errors and the
+rejected rows are exactly what row-by-row validation gives, at a fraction of the Python cost
+per row. A raw line may contain newlines (pretty-printed JSON from a reader that yields whole
+records), since rows are delimited by their lengths.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -66,7 +57,6 @@ class BatchResult:
     rows: array[int]
     report: ValidationReport
     rejected: list[tuple[int, bytes]] = field(default_factory=list)
-    peak_rss_kib: int = 0  # of the process that validated the batch (0: not measured)
 
 
 def pack_batches(
@@ -119,7 +109,6 @@ class BatchValidator:
 
     ``report_name`` and ``max_errors`` shape each batch's report like the caller's report, so
     that merging them is exact. ``keep_rejected`` returns the raw lines of rejected rows.
-    :meth:`settings` rebuilds the validator in a worker process.
     """
 
     def __init__(
@@ -137,16 +126,6 @@ class BatchValidator:
         self.max_errors = max_errors
         self.keep_rejected = keep_rejected
         self.codec = get_codec(schema, options)  # an unknown schema fails here
-
-    def settings(self) -> dict[str, Any]:
-        """Keyword arguments that rebuild this validator in another process."""
-        return {
-            "schema": self.schema,
-            "options": self.options,
-            "report_name": self.report_name,
-            "max_errors": self.max_errors,
-            "keep_rejected": self.keep_rejected,
-        }
 
     def __call__(self, batch: Batch) -> BatchResult:
         report = ValidationReport(self.report_name, max_errors=self.max_errors)
@@ -176,66 +155,3 @@ class BatchValidator:
         report.rows_valid = len(valid_rows)
         out.append(b"")
         return BatchResult(b"\n".join(out), valid_rows, report, rejected)
-
-
-def _peak_rss_kib() -> int:
-    """Peak resident memory of this process since it started its program, in KiB.
-
-    ``VmHWM`` of the current address space, not ``ru_maxrss``: Linux carries ``ru_maxrss``
-    over ``exec``, so a worker started from a large parent would report the parent's size.
-    """
-    try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def serve(read_fd: int, write_fd: int) -> None:
-    """Worker process main loop: settings, then batches in, results out, until end of input.
-
-    Messages are pickled over two pipes (see ``workmagic_provider.files.parallel``): the first
-    message holds :meth:`BatchValidator.settings`, answered by ``("ready", pid)`` once the model
-    is built; each later one a :class:`Batch`, answered in order by ``("ok", BatchResult)``
-    or, if validation itself raised (a bug, never a bad row), ``("error", text)`` before
-    exiting. A thread reads requests as soon as they arrive, so the parent's sends never wait
-    for a validation to finish (the parent bounds how many batches it sends ahead). End of
-    input (the parent closed the pipe or died) ends the loop quietly. Ctrl-C is left to the
-    parent, which then closes the pipes.
-    """
-    import pickle
-    import queue
-    import threading
-    from multiprocessing.connection import Connection
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    requests = Connection(read_fd, writable=False)
-    results = Connection(write_fd, readable=False)
-    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-
-    def read_requests() -> None:
-        try:
-            while True:
-                inbox.put(requests.recv_bytes())
-        except (EOFError, OSError):
-            inbox.put(None)
-
-    try:
-        validator = BatchValidator(**requests.recv())
-        results.send(("ready", os.getpid()))
-        threading.Thread(target=read_requests, name="batch-reader", daemon=True).start()
-        while (message := inbox.get()) is not None:
-            try:
-                result = validator(pickle.loads(message))
-            except Exception as err:  # a bug: report it, never a silently lost batch
-                results.send(("error", f"{type(err).__name__}: {str(err)[:300]}"))
-                return
-            result.peak_rss_kib = _peak_rss_kib()
-            results.send(("ok", result))
-    except (EOFError, BrokenPipeError):
-        return  # the parent went away; nothing left to answer
-    finally:
-        results.close()

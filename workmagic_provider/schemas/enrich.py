@@ -1,4 +1,4 @@
-"""Enrich order: the sales/profit override of an order WorkMagic already has (spec 5.2).
+"""Enrich order: the sales/profit override of an order WorkMagic already has.
 
 The Enrich API only modifies existing orders, so every field maps to something WorkMagic
 applies; unknown fields are rejected by default (a misspelt ``profit_amout`` would be dropped
@@ -38,8 +38,8 @@ def build_enrich_model(unknown_fields: UnknownFields = DEFAULT_UNKNOWN_FIELDS) -
         order_timestamp: Annotated[datetime, UtcTimestamp()] = Field(
             description="When the order was placed; written in UTC so time zones cannot drift."
         )
-        sales_amount: Annotated[float, Number(ge=0)] = Field(
-            description="Corrected sales; may be 0 but should be the real figure."
+        sales_amount: Annotated[float, Number()] = Field(
+            description="Corrected sales; may be 0 or negative (a refund), as long as it is real."
         )
         profit_amount: Annotated[float, Number()] = Field(
             description="Corrected profit; may be 0 or negative."

@@ -92,12 +92,14 @@ def test_file_import_dag_partial_failure_then_reimport_drops_what_succeeded(
     assert list(parts(H1).values()) == list(written.values())  # a new run, the same rows
 
 
-def test_file_import_skips_an_hour_without_files(
+def test_file_import_flags_an_hour_without_files(
     clean_sandbox: Any, airflow_connections: Any, example_dag: Any, landing: Any
 ) -> None:
     run = run_hour(example_dag("workmagic_file_import"), H1)
     ti = next(t for t in run.get_task_instances() if t.task_id == "import_files")
-    assert ti.state == "skipped"
+    assert ti.state == "success"  # not skipped: green, and saying there was nothing
+    summary = xcom_return(run, "import_files")
+    assert summary["empty"] is True and summary["rows_written"] == 0
 
 
 def test_operator_writes_to_gcs_per_connection_and_fails_on_invalid(
@@ -108,12 +110,12 @@ def test_operator_writes_to_gcs_per_connection_and_fails_on_invalid(
     dag = load_dag_file(
         f"""
         from airflow.sdk import DAG
-        from workmagic_provider.example_defaults import hourly_dag_kwargs
+        from workmagic_provider.example_defaults import hourly_dag_kwargs, hourly_timetable
         from workmagic_provider.operators.files import OrderFileToWorkMagicOperator
 
         kwargs = hourly_dag_kwargs("test")
         kwargs["default_args"]["retries"] = 0
-        with DAG(dag_id="wm_files_gcs", **kwargs) as dag:
+        with DAG(dag_id="wm_files_gcs", schedule=hourly_timetable(), **kwargs) as dag:
             OrderFileToWorkMagicOperator(
                 task_id="ok", source="{folder}/orders_*.csv", schema="custom-site",
             )

@@ -6,6 +6,7 @@ streams them through the provider hooks, so only the matching objects are read, 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,19 +47,19 @@ OBJECTS = {
 EXPECTED = [("02134", 1, 10.0), ("10001", 2, 20.0), ("10002", 3, 30.0)]
 
 
-def _dag(load_dag_file: Any, dag_id: str, source: str, empty: str, if_no_files: str) -> Any:
+def _dag(load_dag_file: Any, dag_id: str, source: str, empty: str, on_empty: str) -> Any:
     return load_dag_file(
         f"""
         from airflow.sdk import DAG, ObjectStoragePath
-        from workmagic_provider.example_defaults import hourly_dag_kwargs
+        from workmagic_provider.example_defaults import hourly_dag_kwargs, hourly_timetable
         from workmagic_provider.operators.files import OrderFileToWorkMagicOperator
 
         kwargs = hourly_dag_kwargs("test")
         kwargs["default_args"]["retries"] = 0
-        with DAG(dag_id="{dag_id}", **kwargs) as dag:
+        with DAG(dag_id="{dag_id}", schedule=hourly_timetable(), **kwargs) as dag:
             OrderFileToWorkMagicOperator(task_id="matched", source={source})
             OrderFileToWorkMagicOperator(
-                task_id="nothing", source={empty}, if_no_files="{if_no_files}"
+                task_id="nothing", source={empty}, on_empty="{on_empty}"
             )
         """,
         dag_id,
@@ -128,18 +129,17 @@ def test_gcs_glob_imports_exactly_the_matching_objects(
 
 
 @pytest.mark.parametrize("cloud", ["s3", "gs"])
-def test_a_glob_matching_nothing_is_a_clear_error_or_a_skip(customer: Any, cloud: str) -> None:
+def test_a_glob_matching_nothing_is_an_empty_hour_named_by_its_glob(
+    customer: Any, cloud: str
+) -> None:
     from airflow.sdk import ObjectStoragePath
-    from airflow.sdk.exceptions import AirflowSkipException
 
     conn = "customer_source_aws" if cloud == "s3" else customer.gcp_conn_id
     source = ObjectStoragePath(f"{cloud}://{customer.bucket}/{FOLDER}/*.csv", conn_id=conn)
     op = OrderFileToWorkMagicOperator(task_id="t", source=source)
-    with pytest.raises(WorkMagicInputError, match=r"no input file matches .*\*\.csv"):
-        op.source_paths()  # the bucket is empty
-    op = OrderFileToWorkMagicOperator(task_id="t", source=source, if_no_files="skip")
-    with pytest.raises(AirflowSkipException, match="no input file matches"):
-        op.source_paths()
+    assert op.source_paths() == []  # the bucket is empty
+    [reason] = op.empty_reason()
+    assert re.match(r"no input file matches .*\*\.csv", reason)
 
 
 @pytest.mark.parametrize("cloud", ["s3", "gs"])
@@ -172,12 +172,12 @@ def test_manifest_and_rejected_rows_live_in_the_customers_bucket(
     dag = load_dag_file(
         f"""
         from airflow.sdk import DAG
-        from workmagic_provider.example_defaults import hourly_dag_kwargs
+        from workmagic_provider.example_defaults import hourly_dag_kwargs, hourly_timetable
         from workmagic_provider.operators.files import OrderFileToWorkMagicOperator
 
         kwargs = hourly_dag_kwargs("test")
         kwargs["default_args"]["retries"] = 0
-        with DAG(dag_id="wm_files_s3_sidecars", **kwargs) as dag:
+        with DAG(dag_id="wm_files_s3_sidecars", schedule=hourly_timetable(), **kwargs) as dag:
             OrderFileToWorkMagicOperator(
                 task_id="import",
                 source="{base}/drop/*.csv",

@@ -218,3 +218,22 @@ def test_example_dag_refreshes_the_sheet_with_the_days_file(
         "New Customer Sales",
     ]
     assert sheets.values[2] == CLEANED_ROW_2
+
+
+def test_a_repeated_primary_key_never_reaches_the_sheet_twice(
+    sheets: FakeSheets, httpserver: Any
+) -> None:
+    row = {
+        "date_type": "DAILY", "date_code": "2026-03-07", "geo_type": "ZIP", "geo_code": "10001",
+        "sales_platform": "Target", "sales_platform_type": "SECONDARY", "country_code": "US",
+        "orders": 3, "sales": 30.0,
+    }  # fmt: skip
+    rows = [row, {**row, "geo_code": "10002"}, {**row, "orders": 5, "sales": 50.0}]
+    with pytest.raises(WorkMagicValidationError) as caught:
+        _operator(httpserver, rows=rows).execute({})
+    [error] = caught.value.report.errors
+    assert error.row == 3 and "row 1 already has it" in error.reason
+    assert sheets.calls == []
+    summary = _operator(httpserver, rows=rows, on_invalid="skip").execute({})
+    assert (summary["rows_written"], summary["rejected"]) == (2, 1)
+    assert [line[3] for line in sheets.values[1:]] == ["10001", "10002"]

@@ -36,10 +36,12 @@ SNOWFLAKE_CONN = {
     "extra": {"account": "test-account", "database": "SALES", "warehouse": "WH", "role": "R"},
 }
 GCP_PROJECT_ENV = "test-project"
+STAGING_BUCKET = "customer-staging"
 
 _COPY_RE = re.compile(
     r"^COPY INTO '(s3://([^/']+)/([^']+))' FROM \((.*)\) STORAGE_INTEGRATION", re.S
 )
+_ALTER_TZ_RE = re.compile(r"^ALTER SESSION SET TIMEZONE = '([^']+)'$")
 _STAGE_RE = re.compile(r"^(LIST|REMOVE) @(\S+?)/(\S*) PATTERN = '(.*)'$", re.S)
 
 
@@ -55,13 +57,31 @@ class FakeSnowflake:
     rows_per_file: int = 1000
     stages: dict[str, str] = field(default_factory=dict)
     stage_urls: dict[str, str] = field(default_factory=dict)
+    #: (connection number, session TIMEZONE, statement) of every statement, in order
+    sessions: list[tuple[int, str, str]] = field(default_factory=list)
+    #: the zone a new session starts in (an account whose default is not UTC)
+    account_time_zone: str = "America/Los_Angeles"
+    #: statements refused as a role without the right would be: prefix -> error message
+    refuse: dict[str, str] = field(default_factory=dict)
+    connections: int = 0
 
     def unloads(self) -> list[str]:
         return [s for s in self.statements if s.startswith("COPY INTO")]
 
     # called by the cursor proxy; returns (description, rows) or None to let fakesnow run it
-    def answer(self, sql: str, fake_cursor: Any) -> tuple[list[str], list[tuple]] | None:
+    def answer(
+        self, sql: str, fake_cursor: Any, session: _Connection | None = None
+    ) -> tuple[list[str], list[tuple]] | None:
+        import snowflake.connector
+
         text = sql.strip()
+        for prefix, message in self.refuse.items():
+            if text.startswith(prefix):
+                raise snowflake.connector.errors.ProgrammingError(msg=message, errno=91002)
+        match = _ALTER_TZ_RE.match(text)
+        if match and session is not None:  # fakesnow has no ALTER SESSION: DuckDB's own SET
+            session.set_time_zone(match.group(1))
+            return ["status"], [("Statement executed successfully.",)]
         match = _COPY_RE.match(text)
         if match:
             return self._unload(match, fake_cursor)
@@ -110,13 +130,17 @@ class FakeSnowflake:
 class _Cursor:
     """Proxy of a fakesnow cursor: records, and answers what fakesnow cannot run."""
 
-    def __init__(self, owner: FakeSnowflake, real: Any, dictionaries: bool) -> None:
+    def __init__(
+        self, owner: FakeSnowflake, real: Any, dictionaries: bool, session: _Connection
+    ) -> None:
         self._owner, self._real, self._dicts = owner, real, dictionaries
+        self._session = session
         self._canned: tuple[list[str], list[tuple]] | None = None
 
     def execute(self, command: str, params: Any = None, **kwargs: Any) -> Any:
         self._owner.statements.append(command)
-        self._canned = self._owner.answer(command, self._real)
+        self._owner.sessions.append((self._session.number, self._session.time_zone, command))
+        self._canned = self._owner.answer(command, self._real, self._session)
         if self._canned is None:
             self._real.execute(command, params)
         return self
@@ -145,13 +169,23 @@ class _Cursor:
 
 
 class _Connection:
+    """A session: its own number and TIMEZONE, which DuckDB's ``TimeZone`` setting follows."""
+
     def __init__(self, owner: FakeSnowflake, real: Any) -> None:
         self._owner, self._real = owner, real
+        owner.connections += 1
+        self.number = owner.connections
+        self.time_zone = "UTC"
+        self.set_time_zone(owner.account_time_zone)
+
+    def set_time_zone(self, zone: str) -> None:
+        self._real._duck_conn.execute(f"SET TimeZone = '{zone}'")
+        self.time_zone = zone
 
     def cursor(self, cursor_class: Any = None) -> _Cursor:
         dictionaries = cursor_class is not None
         real = self._real.cursor(cursor_class) if cursor_class else self._real.cursor()
-        return _Cursor(self._owner, real, dictionaries)
+        return _Cursor(self._owner, real, dictionaries, self)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
@@ -199,7 +233,18 @@ class FakeBigQuery:
     export_shards: Callable[[str], list[bytes]] = lambda uri: []
     #: state a new export job reports on its first jobs.get ("DONE" or "RUNNING")
     initial_state: str = "DONE"
+    #: what the whole-window check query counts: alias ("c0", ...) -> count; rows in the window
+    check_counts: dict[str, int] = field(default_factory=dict)
+    check_rows: int = 1
+    #: the location jobs.get of a dataset reports
+    dataset_location: str = "EU"
+    dataset_gets: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check_queries(self) -> list[dict[str, Any]]:
+        return [
+            j for j in self.inserts if "AS workmagic_rows" in j["configuration"]["query"]["query"]
+        ]
 
     def export_inserts(self) -> list[dict[str, Any]]:
         return [j for j in self.inserts if "EXPORT DATA" in j["configuration"]["query"]["query"]]
@@ -212,6 +257,13 @@ class FakeBigQuery:
         with self.lock:
             if request.method == "POST" and re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs", path):
                 return self._insert(json.loads(request.data), Response)
+            match = re.fullmatch(r"/bigquery/v2/projects/[^/]+/datasets/([^/]+)", path)
+            if match and request.method == "GET":
+                self.dataset_gets.append(match.group(1))
+                ref = {"projectId": path.split("/")[4], "datasetId": match.group(1)}
+                body = {"kind": "bigquery#dataset", "datasetReference": ref,
+                        "location": self.dataset_location}  # fmt: skip
+                return _json(Response, body)
             match = re.fullmatch(r"/bigquery/v2/projects/[^/]+/(jobs|queries)/([^/]+)", path)
             if match and request.method == "GET":
                 job = self.jobs.get(match.group(2))
@@ -240,7 +292,11 @@ class FakeBigQuery:
             "jobReference": {**ref, "location": ref.get("location") or "US"},
             "configuration": body["configuration"],
             "status": {"state": self.initial_state if export else "DONE"},
-            "statistics": {"creationTime": str(created), "startTime": str(created), "query": {}},
+            "statistics": {
+                "creationTime": str(created),
+                "startTime": str(created),
+                "query": {"totalBytesBilled": str(10 * 1024**2)},  # BigQuery's minimum per query
+            },
         }
         self.jobs[job_id] = job
         if export:
@@ -249,8 +305,8 @@ class FakeBigQuery:
 
     def _export(self, job: dict[str, Any]) -> None:
         uri = re.search(r"uri = '([^']+)'", job["configuration"]["query"]["query"]).group(1)  # type: ignore[union-attr]
-        _bucket_name, pattern = uri[len("gs://") :].split("/", 1)
-        bucket = self.gcs_bucket()
+        bucket_name, pattern = uri[len("gs://") :].split("/", 1)
+        bucket = self.gcs_bucket().client.bucket(bucket_name)
         shards = self.export_shards(uri)
         rows = 0
         for index, data in enumerate(shards):
@@ -276,7 +332,14 @@ class FakeBigQuery:
             "jobComplete": job["status"]["state"] == "DONE",
             "totalRows": "0",
         }
-        if not query.startswith("EXPORT DATA") and self.sample_rows:
+        aliases = re.findall(r" AS (workmagic_rows|c\d+)\b", query)
+        if aliases:  # the whole-window check query: one row of counts
+            values = [self.check_rows if a == "workmagic_rows" else self.check_counts.get(a, 0)
+                      for a in aliases]  # fmt: skip
+            result["schema"] = {"fields": [{"name": a, "type": "INT64"} for a in aliases]}
+            result["rows"] = [{"f": [{"v": str(v)} for v in values]}]
+            result["totalRows"] = "1"
+        elif not query.startswith("EXPORT DATA") and self.sample_rows:
             names = list(self.sample_rows[0])
             result["schema"] = {
                 "fields": [{"name": n, "type": _bq_type(self.sample_rows[0][n])} for n in names]
@@ -330,6 +393,9 @@ def fake_bigquery(
         )
         return client.bucket(clean_sandbox.bucket)
 
+    staging = bucket().client.bucket(STAGING_BUCKET)
+    if not staging.exists():
+        staging.create()
     fake = FakeBigQuery(bucket)
     server = HTTPServer(host="127.0.0.1", port=0)
     server.expect_request(re.compile(r"/bigquery/v2/.*")).respond_with_handler(fake.handle)

@@ -8,21 +8,29 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from dag_helpers import run_hour, xcom_return
 
+from workmagic_provider.generations import GENERATION_PATTERN
+
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.filterwarnings("ignore:Arrow output:UserWarning"),  # fakesnow internals
 ]
 
-HOURS = [datetime(2026, 3, 8, h, tzinfo=timezone.utc) for h in (22, 23)] + [
-    datetime(2026, 3, 9, 0, tzinfo=timezone.utc)
-]
+# after the example DAGs' start date (2026-12-01): earlier runs would have no tasks to run
+HOURS = [datetime(2026, 12, 1, h, tzinfo=timezone.utc) for h in (0, 1, 2)]
 PREFIX = "account-121226/order-geo-date-data/"
+STAGING = "gs://customer-staging/workmagic/"
+
+
+def _task_ok(run: Any, task_id: str) -> bool:
+    """The warehouse task of ``run`` succeeded (whatever the DAG's other tasks did)."""
+    return str(run.get_task_instance(task_id).state) == "success"
 
 
 def _window(hour: datetime) -> list[str]:
@@ -53,7 +61,7 @@ def test_snowflake_dag_three_hours(
     summaries = []
     for hour in HOURS:
         run = run_hour(dag, hour)
-        assert run.state == "success"
+        assert _task_ok(run, "unload_hour")
         summaries.append(xcom_return(run, "unload_hour"))
 
     assert [s["window"] for s in summaries] == [_window(h) for h in HOURS]
@@ -65,25 +73,19 @@ def test_snowflake_dag_three_hours(
     assert len(unloads) == 3 and len(set(unloads)) == 3
     keys = clean_sandbox.aws.list_keys(PREFIX)
     assert keys == [
-        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-snowflake-0000_0_0_0.json.gz" for h in HOURS
+        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-snowflake-{s['generation']}-0000_0_0_0.json.gz"
+        for h, s in zip(HOURS, summaries, strict=True)
     ]
 
 
 def test_bigquery_dag_three_hours(fake_bigquery: Any, example_dag: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_TABLE", "test-project.sales.orders")
-    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_LOCATION", "EU")
-    fake_bigquery.sample_rows = [
-        {
-            "id": 7,
-            "created_at": datetime(2026, 3, 8, 22, 5, tzinfo=timezone.utc),
-            "updated_at": datetime(2026, 3, 8, 22, 6, tzinfo=timezone.utc),
-            "total_price": 3.5,
-        }
-    ]
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_STAGING_URI", STAGING)
+    fake_bigquery.dataset_location = "EU"  # no location Variable: the dataset's
 
     def shards(uri: str) -> list[bytes]:
-        row = {"id": uri[-30:], "created_at": "2026-03-08T22:00:00Z",
-               "updated_at": "2026-03-08T22:00:00Z", "total_price": "1"}  # fmt: skip
+        row = {"id": uri[-40:-22], "created_at": "2026-03-08 22:00:00 UTC",
+               "updated_at": "2026-03-08 22:00:00 UTC", "total_price": "1"}  # fmt: skip
         return [gzip.compress((json.dumps(row) + "\n").encode(), mtime=0)]
 
     fake_bigquery.export_shards = shards
@@ -91,7 +93,7 @@ def test_bigquery_dag_three_hours(fake_bigquery: Any, example_dag: Any, monkeypa
     summaries = []
     for hour in HOURS:
         run = run_hour(dag, hour)
-        assert run.state == "success"
+        assert _task_ok(run, "export_hour")
         summaries.append(xcom_return(run, "export_hour"))
 
     assert [s["window"] for s in summaries] == [_window(h) for h in HOURS]
@@ -107,7 +109,8 @@ def test_bigquery_dag_three_hours(fake_bigquery: Any, example_dag: Any, monkeypa
     bucket = fake_bigquery.gcs_bucket()
     names = sorted(b.name for b in bucket.client.list_blobs(bucket.name, prefix=PREFIX))
     assert names == [
-        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-bigquery-000000000000.json.gz" for h in HOURS
+        f"{PREFIX}{h:%Y/%m/%d/%H}/{h:%Y-%m-%d-%H}-bigquery-{s['generation']}-0001of0001.json.gz"
+        for h, s in zip(HOURS, summaries, strict=True)
     ]
 
 
@@ -123,6 +126,7 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_TABLE", "sales.public.orders")
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SNOWFLAKE_STAGE", "sales.public.workmagic")
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_TABLE", "test-project.sales.orders")
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_BIGQUERY_STAGING_URI", STAGING)
     hour = HOURS[0]
     folder = f"{PREFIX}{hour:%Y/%m/%d/%H}/"
     rendered = {}
@@ -131,7 +135,7 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
         ("workmagic_bigquery_hourly", "export_hour"),
     ):
         run = run_hour(example_dag(dag_id), hour, run_conf={"render_sql": True})
-        assert run.state == "success"
+        assert _task_ok(run, task_id)
         rendered[dag_id] = xcom_return(run, task_id)
         assert rendered[dag_id]["mode"] == "render_only"
         assert rendered[dag_id]["window"] == _window(hour)
@@ -141,13 +145,13 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
     assert clean_sandbox.aws.list_keys(PREFIX) == []
 
     snow = {s["step"]: s["sql"] for s in rendered["workmagic_snowflake_hourly"]["statements"]}
-    assert list(snow)[:2] == ["sample", "unload"]
+    assert list(snow)[:5] == ["session", "columns", "checks", "sample", "unload"]
     assert f"'s3://workmagic-inbound-data/{folder}" in snow["unload"]
-    assert "'2026-03-08 21:00:00.000000 +00:00'" in snow["unload"]  # window start - 1 h
+    assert "'2026-11-30 23:00:00.000000 +00:00'" in snow["unload"]  # window start - 1 h
     for sql in snow.values():
         sqlglot.parse_one(sql, dialect="snowflake")
     bq = rendered["workmagic_bigquery_hourly"]["statements"]
-    assert [s["step"] for s in bq] == ["sample", "export"]
+    assert [s["step"] for s in bq] == ["checks", "export"]
     assert bq[1]["project"] == "test-project"
     assert bq[1]["query_parameters"][0]["name"] == "window_start"
     sqlglot.parse_one(bq[1]["sql"], dialect="bigquery")
@@ -156,14 +160,20 @@ def test_render_sql_mode_submits_nothing_and_matches_a_real_run(
     import snowflake.connector
 
     conn = snowflake.connector.connect(database="SALES", schema="PUBLIC")
-    conn.cursor().execute('CREATE OR REPLACE TABLE orders ("id" VARCHAR, updated_at TIMESTAMP_TZ)')
+    conn.cursor().execute(
+        "CREATE OR REPLACE TABLE orders (id VARCHAR, created_at TIMESTAMP_TZ, "
+        "updated_at TIMESTAMP_TZ, total_price NUMBER(10, 2))"
+    )
     conn.close()
     run = run_hour(example_dag("workmagic_snowflake_hourly"), hour)
-    assert run.state == "success"
-    assert fake_snowflake.unloads() == [snow["unload"]]
+    assert _task_ok(run, "unload_hour")
+    same_but_generation = re.compile(GENERATION_PATTERN)
+    assert [same_but_generation.sub("G", u) for u in fake_snowflake.unloads()] == [
+        same_but_generation.sub("G", snow["unload"])
+    ]
     fake_bigquery.export_shards = lambda uri: []
     run = run_hour(example_dag("workmagic_bigquery_hourly"), hour)
-    assert run.state == "success"
+    assert _task_ok(run, "export_hour")
     (export,) = fake_bigquery.export_inserts()
     assert export["configuration"]["query"]["query"] == bq[1]["sql"]
     assert export["jobReference"]["jobId"] == bq[1]["job_id"]

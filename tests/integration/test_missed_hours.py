@@ -1,0 +1,56 @@
+"""A gap in an example DAG's runs is never silent: the next run names the hours and the command."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dag_helpers import run_hour
+
+from workmagic_provider.sandbox.sample_data import custom_site_orders
+
+pytestmark = pytest.mark.integration
+
+# hours of their own: no other test runs this DAG near them
+H = datetime(2026, 6, 14, 9, tzinfo=UTC)
+HOURS = [H - timedelta(hours=3), H]  # H-2 and H-1 never run
+
+
+def test_the_run_after_a_gap_names_the_missed_hours_and_the_backfill_command(
+    clean_sandbox: Any,
+    airflow_connections: Any,
+    example_dag: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_EXPORT_ROOT", str(tmp_path))
+    for hour in HOURS:
+        export = tmp_path / f"{hour:%Y/%m/%d/%H}.jsonl"
+        export.parent.mkdir(parents=True, exist_ok=True)
+        rows = custom_site_orders(5, hour=hour, seed=hour.hour)
+        export.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    dag = example_dag("workmagic_s3_upload_hourly")
+
+    first = run_hour(dag, HOURS[0])
+    assert first.state == "success"
+    capfd.readouterr()
+    after_gap = run_hour(dag, H)
+    states = {ti.task_id: ti.state for ti in after_gap.get_task_instances()}
+    # the run's own hour is delivered; the run is red because of the hours before it
+    assert states == {"upload_hour": "success", "check_missed_hours": "failed"}
+    captured = capfd.readouterr()
+    logged = captured.out + captured.err
+    assert (
+        "2 hour(s) between the previous successful run and this one were never delivered: "
+        "2026-06-14T07:00Z, 2026-06-14T08:00Z." in logged
+    )
+    assert (
+        "airflow backfill create --dag-id workmagic_s3_upload_hourly "
+        "--from-date 2026-06-14T07:00:00+00:00 --to-date 2026-06-14T08:00:00+00:00"
+    ) in logged
+    keys = clean_sandbox.aws.list_keys("account-121226/order-geo-date-data/2026/06/14/09/")
+    assert len(keys) == 1
