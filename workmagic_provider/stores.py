@@ -150,10 +150,6 @@ class S3Store:
     def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
         self._client.put_object(Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata))
 
-    def read_head(self, key: str, size: int) -> bytes:
-        body = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{size - 1}")
-        return body["Body"].read()  # type: ignore[no-any-return]
-
     def copy_from(
         self, source: ObjectStore, info: ObjectInfo, key: str, metadata: Mapping[str, str]
     ) -> None:
@@ -242,9 +238,6 @@ class GCSStore:
         blob = self._bucket.blob(key)
         blob.metadata = dict(metadata)
         blob.upload_from_string(data, content_type="application/octet-stream")
-
-    def read_head(self, key: str, size: int) -> bytes:
-        return self._bucket.blob(key).download_as_bytes(start=0, end=size - 1)  # type: ignore[no-any-return]
 
     def copy_from(
         self, source: ObjectStore, info: ObjectInfo, key: str, metadata: Mapping[str, str]
