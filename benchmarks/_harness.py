@@ -1,7 +1,7 @@
 """Shared benchmark plumbing: run a child process, time it, read its peak memory, print tables.
 
 Each benchmark measures our code and a baseline in the same run on the same data and reports
-ratios, so numbers compare across machines only as ratios (design Decision 14).
+ratios, so numbers compare across machines only as ratios.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ runs): bytes -> pydantic-core validation -> compact JSON -> size-capped gzip par
 with validation shared between worker processes (``--workers``, default automatic: usable
 CPUs minus one, at most 2) and the main process, which also reads and compresses. "ours 1p" is
 the same with ``workers=0`` (everything in one process), to show what the parallelism adds.
-Baseline (testing-notes): ``json.loads`` + ``Model.model_validate(dict)`` +
+Baseline: ``json.loads`` + ``Model.model_validate(dict)`` +
 ``json.dumps(model_dump(mode="json"))`` through ``gzip.open`` (level 9), line by line, same
 model, same input. Each side runs in its own process.
 

@@ -68,6 +68,8 @@ with DAG(
         rejected_path=param_or_variable("rejected_root", "workmagic_rejected_root")
         + f"/{HOUR}.jsonl",
         manifest_path="{{ var.value.get('workmagic_import_manifest', '') }}",
+        # state on a worker's disk is refused unless every task runs on one machine
+        single_machine="{{ var.value.get('workmagic_single_machine', 'false') }}",
         on_duplicate="drop",
     )
     deliver >> missed_hours_check()

@@ -1,21 +1,28 @@
 """``workmagic-provider``: validate and convert files, print paths, run the sandbox and the demo.
 
 Exit codes are a contract other tools rely on: 0 everything valid, 1 some rows invalid,
-2 the input or the arguments are unusable.
+2 the input or the arguments are unusable, 3 an internal error (a bug: please report it).
+``validate --format json``, ``convert`` and ``path`` write exactly their result to stdout;
+everything else (logs, the error report, warnings) goes to stderr, so ``convert ... | jq``
+works.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_INVALID_ROWS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_INVALID_ROWS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
+#: Commands whose stdout is their result only (anything else printed goes to stderr).
+RESULT_COMMANDS = frozenset({"validate", "convert", "path"})
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
@@ -51,6 +58,12 @@ def _schema_arguments(parser: argparse.ArgumentParser) -> None:
         help="weekday WEEKLY imported rows must start on (default MONDAY; ANY = no check)",
     )
     parser.add_argument("--max-errors", type=int, default=1000, help="errors kept in the report")
+    parser.add_argument(
+        "--max-part-bytes",
+        type=int,
+        default=None,
+        help="size cap of one compressed part (a row that cannot fit in one is invalid)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     _folder_arguments(convert)
     convert.add_argument("--out", required=True, help="local root folder of the parts")
     convert.add_argument("--flow", default="upload", help="flow name in part names")
-    convert.add_argument("--max-part-bytes", type=int, default=None)
     convert.add_argument(
         "--on-invalid",
         choices=("skip", "fail"),
@@ -163,22 +175,40 @@ def _reader(args: argparse.Namespace, report: Any, rejected: Any = None) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from workmagic_provider.files.part_writer import oversized_reason
     from workmagic_provider.schemas import ValidationReport, validate_json_lines
+    from workmagic_provider.schemas.report import ROW
+    from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 
     report = ValidationReport(args.schema, max_errors=args.max_errors)
     reader = _reader(args, report)
-    for _ in validate_json_lines(
-        reader.read(args.file), args.schema, report=report, options=_options(args)
-    ):
-        pass
+    max_part_bytes = args.max_part_bytes or DEFAULT_MAX_PART_BYTES
+    last = [0]
+
+    def tracked() -> Iterator[tuple[int, bytes | str]]:
+        for row, line in reader.read(args.file):
+            last[0] = row
+            yield row, line
+
+    # one-in-one-out: the row a valid output belongs to is the last one read
+    for line in validate_json_lines(tracked(), args.schema, report=report, options=_options(args)):
+        reason = oversized_reason(line, max_part_bytes)
+        if reason is not None:  # what convert would refuse to write
+            report.rows_valid -= 1
+            report.add(last[0], ROW, reason)
     _sort_errors(report)
     cleaned = reader.cleaned
+    out = args.stdout
     if args.format == "json":
-        print(json.dumps({"file": args.file, **report.to_dict(), "cleaned": cleaned}, indent=2))
+        document = {"file": args.file, **report.to_dict(), "cleaned": cleaned}
+        document["warnings"] = reader.warnings
+        print(json.dumps(document, indent=2), file=out)
     else:
-        print(f"{args.file}: {report.summary(max_lines=50)}")
+        print(f"{args.file}: {report.summary(max_lines=50)}", file=out)
         if cleaned:
-            print("cleaned: " + ", ".join(f"{k} {v}" for k, v in cleaned.items()))
+            print("cleaned: " + ", ".join(f"{k} {v}" for k, v in cleaned.items()), file=out)
+        for warning in reader.warnings:
+            print(f"warning: {warning}", file=out)
     return EXIT_OK if report.ok else EXIT_INVALID_ROWS
 
 
@@ -224,7 +254,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
         if rejected_file:
             rejected_file.close()
     summary["cleaned"] = reader.cleaned
-    print(json.dumps({"prefix": folder.prefix, **summary}, indent=2))
+    summary["warnings"] = reader.warnings
+    print(json.dumps({"prefix": folder.prefix, **summary}, indent=2), file=args.stdout)
+    for warning in reader.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if not report.ok:
         print(report.summary(max_lines=50), file=sys.stderr)
         return EXIT_INVALID_ROWS
@@ -234,7 +267,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_path(args: argparse.Namespace) -> int:
     from workmagic_provider.standards import HourFolder, parse_hour
 
-    print(HourFolder(args.account, args.category, parse_hour(args.hour)).prefix)
+    print(HourFolder(args.account, args.category, parse_hour(args.hour)).prefix, file=args.stdout)
     return EXIT_OK
 
 
@@ -379,13 +412,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo" and "AIRFLOW_HOME" not in os.environ:
         # the demo reads connections from the environment; keep Airflow's files out of ~/airflow
         os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="workmagic-demo-airflow-")
-    from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+    args.stdout = sys.stdout
+    with _stdout_to_stderr(args.command in RESULT_COMMANDS):
+        return _run(args)
 
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's exit code; our errors exit 2 with one line, anything else exits 3."""
+    try:
+        from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+    except Exception:  # cannot even load our errors: an installation problem
+        traceback.print_exc()
+        return EXIT_INTERNAL
     try:
         return COMMANDS[args.command](args)
     except (WorkMagicInputError, WorkMagicConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        raise
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"internal error in workmagic-provider {args.command} (exit {EXIT_INTERNAL}): this "
+            "is a bug, not a problem with your input; please report it with the trace above",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """Send whatever else prints to stdout (logging set up by imports) to stderr."""
+    if not active:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 if __name__ == "__main__":

@@ -19,10 +19,13 @@ hour of back-off.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from workmagic_provider.schemas.report import ValidationReport
+
+class _Report(Protocol):
+    """What an error needs of a ``schemas.report.ValidationReport`` (no import: no cycle)."""
+
+    def summary(self, max_lines: int = 20) -> str: ...
 
 
 class WorkMagicError(Exception):
@@ -44,7 +47,7 @@ class WorkMagicInputError(WorkMagicPermanentError):
 class WorkMagicValidationError(WorkMagicPermanentError):
     """Rows failed schema validation and the caller chose ``on_invalid="fail"``."""
 
-    def __init__(self, report: ValidationReport) -> None:
+    def __init__(self, report: _Report) -> None:
         self.report = report
         super().__init__(report.summary(max_lines=20))
 

@@ -45,7 +45,7 @@ def _field(
     return {"label": label, "description": description, "schema": schema}
 
 
-#: The ``workmagic`` connection's own fields (design Decision 2), in form order.
+#: The ``workmagic`` connection's own fields, in form order.
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "account_id": _field(
         "WorkMagic account id",

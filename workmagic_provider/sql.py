@@ -34,6 +34,7 @@ from workmagic_provider.standards import (
     part_name,
     validate_account_id,
     validate_bucket,
+    validate_role_arn,
 )
 
 SNOWFLAKE_FLOW = "snowflake"
@@ -169,12 +170,16 @@ def window_macros(dialect: str, window: tuple[datetime, datetime]) -> dict[str, 
 def parse_one(sql: str, dialect: str, expected: tuple[type, ...], what: str) -> Any:
     """Parse ``sql`` with sqlglot; it must be exactly one statement of an ``expected`` type."""
     import sqlglot
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import ParseError, SqlglotError
 
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except ParseError as err:
         raise WorkMagicConfigError(f"{what} does not parse as {dialect} SQL: {err}") from err
+    except SqlglotError as err:  # e.g. an unterminated /* comment or string (TokenError)
+        raise WorkMagicConfigError(
+            f"{what} does not parse as {dialect} SQL: {str(err)[:300]}"
+        ) from None
     if len(statements) != 1:
         raise WorkMagicConfigError(
             f"{what} must be exactly one statement, got {len(statements)} "
@@ -189,6 +194,18 @@ def parse_one(sql: str, dialect: str, expected: tuple[type, ...], what: str) -> 
     return statement
 
 
+_COMMENT_OR_STRING = re.compile(
+    r"('(?:[^'\\]|\\.|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\$\$.*?\$\$)"  # kept
+    r"|--[^\n]*|//[^\n]*|#[^\n]*|/\*.*?\*/",  # dropped
+    re.DOTALL,
+)
+
+
+def without_comments(sql: str) -> str:
+    """``sql`` with its comments (``--``, ``//``, ``#``, ``/* */``) blanked, strings kept."""
+    return _COMMENT_OR_STRING.sub(lambda m: m.group(1) or " ", sql)
+
+
 def user_select(sql: str, dialect: str, window_tokens: Sequence[str]) -> str:
     """Check a user's (rendered) SELECT: one query, no trailing ';', uses both window bounds."""
     from sqlglot import exp
@@ -199,7 +216,8 @@ def user_select(sql: str, dialect: str, window_tokens: Sequence[str]) -> str:
     while text.endswith(";"):
         text = text[:-1].rstrip()
     parse_one(text, dialect, (exp.Query,), "sql")
-    missing = [token for token in window_tokens if token not in text]
+    code = without_comments(text)  # a macro inside a comment selects nothing
+    missing = [token for token in window_tokens if token not in code]
     if missing:
         raise WorkMagicConfigError(
             "sql must select rows of the run's window with {{ workmagic_window_start }} and "
@@ -436,8 +454,9 @@ def snowflake_setup_sql(
         raise WorkMagicConfigError(
             "setup SQL needs role_arn and external_id from the workmagic connection"
         )
-    if "'" in role_arn or "'" in external_id or "\\" in external_id or "\\" in role_arn:
-        raise WorkMagicConfigError("role_arn and external_id must not contain quotes")
+    validate_role_arn(role_arn)
+    if "'" in external_id or "\\" in external_id:
+        raise WorkMagicConfigError("external_id must not contain quotes or backslashes")
     location = f"s3://{validate_bucket(bucket)}/account-{validate_account_id(account_id)}/"
     integration = snowflake_identifier(storage_integration, "storage_integration")
     create = "CREATE OR REPLACE" if replace else "CREATE"

@@ -2,7 +2,7 @@
 
 Objects go to ``account-{id}/{data_category}/YYYY/MM/DD/HH/`` where the hour is the UTC start
 hour of the run's data interval, never the wall clock, so a backfill or a re-run of hour H writes
-to the same folder and, because part names depend only on (hour, flow, index), overwrites itself.
+to the same folder and replaces what an earlier run of H wrote there (see ``generations``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from workmagic_provider.generations import (
     plan_settle,
 )
 
-#: Hard limit of WorkMagic's "< 1.5M" per file, read as bytes of the compressed file (design 4).
+#: Hard limit of WorkMagic's "< 1.5M" per file, read as bytes of the compressed file.
 HARD_LIMIT_BYTES = 1_500_000
 #: Default target size of one part: WorkMagic's own Snowflake sample uses 1 MiB.
 DEFAULT_MAX_PART_BYTES = 1_000_000
@@ -58,6 +58,21 @@ def validate_data_category(value: object) -> str:
     return value
 
 
+_ROLE_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+def validate_role_arn(value: object) -> str:
+    """An IAM role ARN as WorkMagic issues it: ``arn:aws:iam::<12 digits>:role/<name>``."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not _ROLE_ARN_RE.fullmatch(text):
+        shown = repr(value[:80]) if isinstance(value, str) else type(value).__name__
+        raise WorkMagicConfigError(
+            "role ARN must look like arn:aws:iam::123456789012:role/AmazonS3FolderAccess121226 "
+            f"(copy it from WorkMagic's UI), got {shown}"
+        )
+    return text
+
+
 def validate_flow(value: str) -> str:
     """Flow names become part of object names; keep them short lowercase identifiers."""
     if not isinstance(value, str) or not _FLOW_RE.fullmatch(value):
@@ -74,8 +89,18 @@ def to_utc_hour(moment: datetime) -> datetime:
             f"datetime {moment.isoformat()} has no time zone; pass an aware datetime "
             "(Airflow's data_interval_start is one)"
         )
-    utc = moment.astimezone(timezone.utc)
+    utc = _as_utc(moment)
     return datetime(utc.year, utc.month, utc.day, utc.hour, tzinfo=timezone.utc)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a clear error where that leaves years 1-9999 (9999-12-31T23:30-05:00)."""
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise WorkMagicConfigError(
+            f"{moment.isoformat()} is out of range once converted to UTC (years 1 to 9999)"
+        ) from None
 
 
 def parse_hour(text: str) -> datetime:
@@ -131,7 +156,7 @@ def to_utc(moment: datetime) -> datetime:
     """A plain ``datetime`` in UTC (pendulum's DateTime loses its zone in some arithmetic)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise WorkMagicConfigError(f"datetime {moment.isoformat()} has no time zone")
-    utc = moment.astimezone(timezone.utc)
+    utc = _as_utc(moment)
     return datetime(
         utc.year,
         utc.month,

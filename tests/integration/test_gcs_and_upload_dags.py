@@ -102,7 +102,11 @@ def test_upload_with_invalid_rows_publishes_nothing_and_names_the_row(
     rejected = tmp_path / "rejected" / "orders.jsonl"
     rejected.parent.mkdir()
     operator = S3UploadToWorkMagicOperator(
-        task_id="upload", source=str(source), on_invalid="skip", rejected_path=str(rejected)
+        task_id="upload",
+        source=str(source),
+        on_invalid="skip",
+        rejected_path=str(rejected),
+        single_machine=True,
     )
     summary = operator.execute({"data_interval_start": hour})  # type: ignore[arg-type]
     assert summary["rows_written"] == 4 and summary["rejected"] == 1

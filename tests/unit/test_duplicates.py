@@ -1,4 +1,4 @@
-"""The bounded-memory key set of the duplicate check (spec R8): table, runs on disk, Bloom."""
+"""The readers' bounded-memory key set (rule R8 of docs/design.md): table, spills, Bloom."""
 
 from __future__ import annotations
 

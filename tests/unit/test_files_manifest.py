@@ -1,4 +1,4 @@
-"""Import manifest (R8) and the compact key set, without Airflow runs."""
+"""Import manifest (rule R8 of docs/design.md) and the compact key set, without Airflow runs."""
 
 from __future__ import annotations
 

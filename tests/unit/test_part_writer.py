@@ -84,7 +84,7 @@ def test_no_rows_no_parts() -> None:
 def test_row_larger_than_a_part_names_the_row() -> None:
     rng = random.Random(5)
     big = json.dumps({"blob": rng.randbytes(10_000).hex()}).encode()
-    with pytest.raises(WorkMagicInputError, match="row 2 is"):
+    with pytest.raises(WorkMagicInputError, match="row 2: the row is"):
         _collect([b'{"a":1}', big], 8_000)
 
 

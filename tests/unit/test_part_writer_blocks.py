@@ -80,5 +80,5 @@ def test_oversized_row_in_a_block_is_named_by_its_row_number() -> None:
     rng = random.Random(5)
     big = json.dumps({"blob": rng.randbytes(10_000).hex()}).encode()
     writer = PartWriter(lambda i: f"{i}", lambda n, d: n, max_part_bytes=8_000)
-    with pytest.raises(WorkMagicInputError, match="row 42 is"):
+    with pytest.raises(WorkMagicInputError, match="row 42: the row is"):
         writer.write_block(b'{"a":1}\n' + big + b"\n", [41, 42])

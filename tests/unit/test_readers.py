@@ -151,7 +151,7 @@ def test_gzipped_csv_is_read(tmp_path: Path) -> None:
     assert report.ok and len(rows) == 1
 
 
-# --------------------------------------------------------------------------- cleaning (spec 3.4)
+# --------------------------------------------------------------------------- cleaning
 def test_every_cleaning_rule_is_applied_and_counted() -> None:
     rows, report, reader = read("imported_labels_semicolon.csv", "imported")
     assert report.ok, report.summary()
@@ -298,17 +298,19 @@ def test_duplicate_primary_keys_after_cleaning() -> None:
     assert "duplicate primary key" in report.errors[0].reason
 
 
-def test_duplicates_in_json_lines_when_asked(tmp_path: Path) -> None:
+def test_duplicates_in_json_lines_are_rejected_like_csv(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     line = (
         '{"order_id": "1", "order_timestamp": "2026-03-08T02:00:00Z", "sales_amount": 1,'
         ' "profit_amount": 1}\n'
     )
     path.write_text(line * 2)
-    _, report, _ = read(path, "enrich")
-    assert report.ok  # JSON Lines keep their fast path by default
-    _, report, _ = read(path, "enrich", unique=True)
+    rows, report, _ = read(path, "enrich")
+    assert len(rows) == 1
     assert errors(report) == [(2, "order_id")]
+    assert "row 1 already has it" in report.errors[0].reason
+    _, report, _ = read(path, "enrich", unique=False)
+    assert report.ok
 
 
 def test_keys_are_unique_across_the_files_of_one_import() -> None:

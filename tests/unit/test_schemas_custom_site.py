@@ -123,13 +123,32 @@ def test_numeric_strings_and_integers_become_json_numbers(
 
 
 @pytest.mark.parametrize(
-    ("given", "written"), [("2", 2), (2.0, 2), ("2.0", 2), (3, 3), ("12345678901234567890", None)]
+    ("given", "written"), [("2", 2), (2.0, 2), ("2.0", 2), (3, 3), ("1000000000", 10**9)]
 )
-def test_integer_fields_must_be_integral(given: Any, written: int | None) -> None:
+def test_integer_fields_must_be_integral(given: Any, written: int) -> None:
     item = {"id": "li", "price": 1, "quantity": given}
     out, _, report = run([order(line_items=[item])])
     assert report.ok, report.summary()
-    assert out[0]["line_items"][0]["quantity"] == (written if written is not None else int(given))
+    assert out[0]["line_items"][0]["quantity"] == written
+
+
+@pytest.mark.parametrize("given", [10**9 + 1, "12345678901234567890", 10**30])
+def test_quantities_have_an_upper_bound(given: Any) -> None:
+    item = {"id": "li", "price": 1, "quantity": given}
+    out, _, report = run([order(line_items=[item])])
+    assert out == []
+    assert [(e.field, e.reason) for e in report.errors] == [
+        ("line_items.0.quantity", "Input should be less than or equal to 1000000000")
+    ]
+
+
+def test_the_upper_bound_of_counts_is_an_option() -> None:
+    report = ValidationReport("custom-site")
+    raw = json.dumps(order(line_items=[{"id": "li", "quantity": 10**12}])).encode()
+    lines = validate_json_lines(
+        [(1, raw)], "custom-site", report=report, options=SchemaOptions(max_count=10**12)
+    )
+    assert len(list(lines)) == 1 and report.ok
 
 
 @pytest.mark.parametrize(

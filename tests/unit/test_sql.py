@@ -14,6 +14,7 @@ from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.standards import HourFolder, window
 
 BUCKET = "workmagic-inbound-data"
+ROLE_ARN = "arn:aws:iam::123456789012:role/x"
 UTC = timezone.utc
 
 
@@ -190,8 +191,7 @@ def test_setup_sql_parses_and_carries_the_connection_values() -> None:
     assert describe == 'DESC INTEGRATION "S3_ORDER_EXPORT_TO_WORKMAGIC"'
     assert "URL = 's3://workmagic-inbound-data/account-121226/'" in stage
     replaced = sql.snowflake_setup_sql(
-        account_id="1", bucket=BUCKET, role_arn="arn:aws:iam::1:role/x", external_id="e1",
-        replace=True,
+        account_id="1", bucket=BUCKET, role_arn=ROLE_ARN, external_id="e1", replace=True,
     )  # fmt: skip
     assert replaced.statements[0].startswith('CREATE OR REPLACE STORAGE INTEGRATION "S3_')
 
@@ -299,7 +299,7 @@ def test_snowflake_injection_in_every_identifier_is_refused(value: str) -> None:
         sql.snowflake_list_sql(value, folder)
     with pytest.raises(WorkMagicConfigError):
         sql.snowflake_setup_sql(
-            account_id="1", bucket=BUCKET, role_arn="arn:aws:iam::1:role/x", external_id="e1",
+            account_id="1", bucket=BUCKET, role_arn=ROLE_ARN, external_id="e1",
             storage_integration=value,
         )  # fmt: skip
 

@@ -1,12 +1,13 @@
-"""Order-level rows -> imported rows: group by the primary key, sum the measures (spec 3.3).
+"""Order-level rows -> imported rows: group by the primary key, sum the measures.
 
 What WorkMagic's own cleaner does for imported channels: each input row is one order (or one
 line of a retailer's report) with a date, a geo, a platform and money; rows with the same
 primary key (``date_type``, ``date_code``, ``geo_type``, ``geo_code``, ``sales_platform``,
 ``sales_platform_type``, ``country_code``) become one imported row. ``orders`` counts distinct
 ``order_id``s when the rows have one, else sums ``orders`` (1 per row when absent). The other
-measures are summed. ``date_code`` is the day of ``date_field`` in the store time zone
-(design Decision 8), or the first day of its week for WEEKLY rows.
+measures are summed. ``date_code`` is the day of ``date_field`` in the store time zone, or the
+first day of its week for WEEKLY rows: a later row with the same key replaces the earlier one,
+so one row must hold the whole day (or week).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Input cleaning of imported rows read from CSV/Excel (spec 3.4, WorkMagic's own cleaner).
+"""Input cleaning of imported rows read from CSV/Excel (the rules of WorkMagic's own cleaner).
 
 Only unambiguous, lossless rewrites are made, and every change is counted by rule so the
 summary says what was changed (``{"currency_symbol": 12, "date_format": 3}``):

@@ -1,4 +1,4 @@
-"""Duplicate keys within an import (spec R8), in bounded memory.
+"""Duplicate keys within an import, in bounded memory.
 
 Keys (an order id, an imported row's primary key) are reduced to 8-byte BLAKE2b digests. Two
 different keys share a digest with probability about n^2 / 2^65 (3e-8 for a million keys).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
@@ -47,8 +47,14 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def iter_excel_records(stream: IO[bytes], name: str = "input") -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(sheet row number, cell texts)`` of the first sheet's non-blank rows."""
+def iter_excel_records(
+    stream: IO[bytes], name: str = "input", warn: Callable[[str], None] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(sheet row number, cell texts)`` of the first sheet's non-blank rows.
+
+    Only the first sheet is read; ``warn`` receives a message naming every other sheet that
+    holds data, so rows there are never ignored in silence.
+    """
     try:
         import openpyxl
     except ImportError as err:  # pragma: no cover - depends on the installation
@@ -78,8 +84,22 @@ def iter_excel_records(stream: IO[bytes], name: str = "input") -> Iterator[tuple
                     texts.pop()
                 if texts:
                     yield number, texts
+            if warn is not None:
+                for other in book.worksheets[1:]:
+                    if _has_data(other):
+                        warn(
+                            f"{name}: sheet {other.title!r} holds rows that were not read; only "
+                            f"the first sheet ({sheet.title!r}) is imported"
+                        )
         finally:
             book.close()
+
+
+def _has_data(sheet: Any) -> bool:
+    for row in sheet.iter_rows(values_only=True):
+        if any(v is not None and v != "" for v in row):
+            return True
+    return False
 
 
 def _seekable(stream: Any) -> bool:

@@ -1,12 +1,12 @@
 """Table rows (CSV, Excel) -> records: flat rows, or orders grouped from several rows.
 
 Flat schemas (imported, enrich) make one record per row. Custom-site orders follow the
-multi-row convention of spec R2-R4: each row is one line item, the order-level columns may be
+multi-row convention of order files: each row is one line item, the order-level columns may be
 repeated on continuation rows (the same value) or left blank, and rows are grouped by ``id``
 (``unique_id``), else by ``order_number`` (``order_ref``, which then also becomes the ``id``),
 else the whole file is one order. A repeated order-level value that differs is an error on
 that line and field, and so is a row without the grouping value. Rows of one order must be
-adjacent: an order id met again later is a duplicate (reported by the reader, spec R8).
+adjacent: an order id met again later is a duplicate (reported by the reader).
 
 A record's row number is the line of its first row; a rejected order is reported once, at the
 first line at fault, and the rest of its rows are skipped.
@@ -22,7 +22,7 @@ from typing import Any
 from workmagic_provider.files.headers import CUSTOM_FIELDS, Column
 from workmagic_provider.schemas.report import ROW, ValidationReport
 
-#: Fields that take several values separated by ``|`` (spec R6), and the shape of one value.
+#: Fields that take several values separated by ``|``, and the shape of one value.
 MULTI_VALUE_FIELDS: dict[tuple[str, ...], Callable[[str], Any]] = {
     ("discount_codes",): lambda code: {"code": code},
 }

@@ -2,12 +2,12 @@
 
 A header cell is matched case-insensitively after trimming, with spaces and hyphens read as
 ``_``, so ``Date Code``, ``date-code`` and ``DATE_CODE`` all name ``date_code``; the display
-labels of WorkMagic's Google Sheet tool (spec 3.4) that differ from the field names
-(``Platform Type``) are aliases. ShipStream's grouping columns (spec R4) map onto the custom-site
+labels of WorkMagic's Google Sheet tool that differ from the field names
+(``Platform Type``) are aliases. ShipStream's grouping columns map onto the custom-site
 order: ``unique_id`` is the order ``id``, ``order_ref`` its ``order_number``. Dotted names reach
 into nested objects (``shipping_address.zip``); ``line_items.<field>`` (or
 ``line_item_<field>``, ``Line Item <Field>``) columns are item-level, one item per row. Names
-starting with ``#`` or ``@`` are order custom fields (spec R5): ``#code`` holds an enumerated
+starting with ``#`` or ``@`` are order custom fields: ``#code`` holds an enumerated
 option id, ``@code`` literal text or a number.
 """
 

@@ -1,16 +1,17 @@
-"""Import manifest (spec R8): which records were already imported, per destination.
+"""Import manifest: which records were already imported, per destination.
 
 A re-import of a partially failed file with ``on_duplicate="drop"`` sends only the records
 that failed before: the manifest remembers, for each destination (WorkMagic bucket, account and
 category), the key digest of every record published (never the key itself: no PII) and the hour
 folder it went to. A record of the manifest is dropped (``"drop"``) or rejected (``"error"``)
 when met again in a *different* hour; in the same hour it is written again, because a re-run of
-an hour replaces exactly what that hour wrote (design: idempotent re-runs).
+an hour replaces exactly what that hour wrote.
 
 The manifest lives at a configurable ``ObjectStoragePath`` in the customer's storage, never in
-WorkMagic's folder and never on worker disk (design Decision 9). It is read before the import
-and written after the parts were published; runs that import into the same destination at the
-same moment should not share one manifest (``max_active_runs=1`` on such a DAG).
+WorkMagic's folder and never on worker disk (Celery and Kubernetes workers are ephemeral). It
+is read before the import and written after the parts were published; runs that import into the
+same destination at the same moment should not share one manifest (``max_active_runs=1`` on
+such a DAG).
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ header with mtime 0), so a re-run produces identical objects.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HARD_LIMIT_BYTES
@@ -44,6 +45,41 @@ class Part:
 
 #: Receives a finished part's name and compressed bytes; returns where it was put.
 PartConsumer = Callable[[str, bytes], str]
+#: Receives a row too large for any part: its row number (if known), its bytes, the reason.
+OversizedConsumer = Callable[[int | None, bytes, str], None]
+
+
+def oversized_reason(row: bytes, max_part_bytes: int, compresslevel: int = 6) -> str | None:
+    """Why ``row`` cannot fit in a part of its own under ``max_part_bytes``, or ``None``.
+
+    Cheap for every row that fits by its worst case; only a row that might not is compressed
+    (alone, as the writer would), so the answer is exact and the same in ``validate``.
+    """
+    size = len(row) + 1
+    if gzip_bound(size) + _GZIP_WRAPPER_BYTES < max_part_bytes:
+        return None
+    zip_ = zlib.compressobj(compresslevel, zlib.DEFLATED, 31)
+    emitted = len(zip_.compress(row + b"\n")) + len(zip_.flush(zlib.Z_SYNC_FLUSH))
+    if emitted + _GZIP_WRAPPER_BYTES < max_part_bytes:
+        return None
+    return (
+        f"the row is {size} bytes and compresses to {emitted} bytes; it cannot fit in one part "
+        f"under {max_part_bytes} bytes"
+    )
+
+
+def oversized_to_report(report: Any, rejected: Callable[[int, bytes], None] | None = None) -> Any:
+    """An :data:`OversizedConsumer` that makes an oversized valid row that row's error."""
+
+    from workmagic_provider.schemas.report import ROW
+
+    def consume(row: int | None, data: bytes, reason: str) -> None:
+        report.rows_valid -= 1  # it was counted valid by validation
+        report.add(row or 0, ROW, reason)
+        if rejected is not None and row is not None:
+            rejected(row, data)
+
+    return consume
 
 
 class PartWriter:
@@ -51,6 +87,8 @@ class PartWriter:
 
     ``name_for(index)`` names part ``index`` (deterministic, see ``standards.part_name``);
     ``consume(name, data)`` stores a finished part and returns its location.
+    ``on_oversized`` receives a row too large for any part (:func:`oversized_reason`), which
+    is then left out; without it such a row raises :class:`WorkMagicInputError`.
     """
 
     def __init__(
@@ -60,6 +98,7 @@ class PartWriter:
         *,
         max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
         compresslevel: int = 6,
+        on_oversized: OversizedConsumer | None = None,
     ) -> None:
         if not 1024 <= max_part_bytes <= HARD_LIMIT_BYTES:
             raise WorkMagicConfigError(
@@ -72,6 +111,7 @@ class PartWriter:
         self._consume = consume
         self._limit = max_part_bytes
         self._level = compresslevel
+        self._on_oversized = on_oversized
         self.parts: list[Part] = []
         self._start_part()
 
@@ -124,6 +164,13 @@ class PartWriter:
         """Append one serialized JSON object (without newline) to the current part."""
         size = len(row) + 1
         if self._would_overflow(size):
+            reason = oversized_reason(row, self._limit, self._level)
+            if reason is not None:
+                where = f"row {row_number}" if row_number is not None else "a row"
+                if self._on_oversized is None:
+                    raise WorkMagicInputError(f"{where}: {reason}")
+                self._on_oversized(row_number, row, reason)
+                return
             if self._unflushed:
                 self._sync_flush()
             if self._would_overflow(size) and self._rows:
@@ -204,10 +251,6 @@ class PartWriter:
         while x > 0 and x + (x >> 10) > budget:
             x -= 1
         return max(x - self._unflushed, 0)
-
-    def write_all(self, rows: Iterable[bytes]) -> None:
-        for row in rows:
-            self.write(row)
 
     def close(self) -> list[Part]:
         """Finish the last part (if it holds rows) and return every part written."""

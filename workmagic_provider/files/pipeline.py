@@ -1,4 +1,4 @@
-"""The one upload pipeline (design Decision 3): rows -> validation -> part writer -> sink.
+"""The one upload pipeline: rows -> validation -> part writer -> sink.
 
 Every flow that moves rows through the worker (CLI ``convert``, the S3/GCS upload operators, the
 file import) calls :func:`upload_lines`. Parts are spooled to a local temporary folder first and
@@ -14,15 +14,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
-from workmagic_provider.files.part_writer import Part, PartWriter
+from workmagic_provider.files.part_writer import Part, PartWriter, oversized_to_report
 from workmagic_provider.files.sinks import PartSink, settle_parts
+from workmagic_provider.files.spool import spool_folder
 from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.generations import new_generation
 from workmagic_provider.schemas import SchemaOptions, ValidationReport
@@ -108,7 +108,7 @@ def upload_lines(
     keys = UniqueKeys.for_schema(schema)
     with (
         contextlib.ExitStack() as cleanup,
-        tempfile.TemporaryDirectory(prefix="workmagic-parts-") as spool,
+        spool_folder() as spool,
     ):
         spool_dir = Path(spool)
         if keys is not None:
@@ -123,6 +123,7 @@ def upload_lines(
             spool_part,
             max_part_bytes=max_part_bytes,
             compresslevel=compresslevel,
+            on_oversized=oversized_to_report(report, rejected),
         )
         for batch in map(validator, pack_batches(lines)):
             report.merge(batch.report)
@@ -162,7 +163,10 @@ def upload_lines(
     result.published = True
     result.generation = generation
     if prune:
-        settle_parts(sink, folder, flow, result)
+        mine = {p.name for p in result.parts}
+        plan = settle_parts(sink, folder, flow, generation, mine)
+        result.removed = [name for name in plan.delete if name not in mine]
+        result.superseded_by = plan.superseded_by
     log.info(
         "%s %s: %d rows read, %d written in %d parts (%d bytes), %d rejected, %d stale removed",
         flow,

@@ -7,10 +7,15 @@ the file import read files the same way. The format is detected from the content
 archive is a workbook, a first character ``{`` is JSON Lines, anything else is CSV (its
 delimiter is detected too).
 
+Every input problem is a row error where one row is at fault (a line that is not UTF-8 or
+too long, an unterminated quote, a record too large to keep), and an unusable file raises
+:class:`WorkMagicInputError` naming it. Rows of a workbook's other sheets are not read, with a
+warning (:attr:`InputReader.warnings`).
+
 Table inputs (CSV, Excel) go through the header mapping (:mod:`.headers`), grouping
 (:mod:`.grouping`) and, for imported rows, cleaning (:mod:`.cleaning`); JSON Lines must already
-have the schema's shape (spec R7) and pass through untouched. Keys must be unique within the
-import (spec R8: order ids, imported primary keys, enrich order ids): a repeat is rejected
+have the schema's shape and pass through untouched. Keys must be unique within the import
+(order ids, imported primary keys, enrich order ids), in every format: a repeat is rejected
 naming the row that had it first. A ``gate`` (the import manifest) may drop or reject records
 already imported.
 """
@@ -18,13 +23,15 @@ already imported.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from typing import IO, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
 from workmagic_provider.files.duplicates import KeySet, key_digest
-from workmagic_provider.files.sources import open_binary, source_name
+from workmagic_provider.files.sources import open_binary
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY, SchemaOptions, ValidationReport
 from workmagic_provider.schemas.report import ROW
 
@@ -36,6 +43,7 @@ Rejected = Callable[[int, Any], None]
 #: text rejects the record with that reason.
 Gate = Callable[[int, int], str | None]
 
+log = logging.getLogger(__name__)
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -58,6 +66,39 @@ def detect_format(head: bytes, name: str = "input") -> str:
     return "csv"
 
 
+#: A record's key as its first field, the common shape (``{"id": "A-1", ...``): read off the
+#: bytes; a string with escapes, another position or a composite key takes a parse.
+_FIRST_KEY = {
+    schema: re.compile(rb'\{\s*"' + field + rb'"\s*:\s*(?:"([^"\\]*)"|(-?[0-9]+)[\s,}])')
+    for schema, field in (("custom-site", b"id"), ("enrich", b"order_id"))
+}
+_KEY_NAMES = {"custom-site": "id", "enrich": "order_id"}
+
+
+def json_key_of(schema: str, raw: bytes) -> tuple[str, tuple[Any, ...]] | None:
+    """The key of a JSON Lines record, or None if it has none (validation then rejects it).
+
+    The common shape, the key as the first field (``{"id": "A-1", ...``), is read off the
+    bytes; anything else takes one parse.
+    """
+    pattern = _FIRST_KEY.get(schema)
+    if pattern is not None and raw[-1:] == b"}":  # a cut-off record is left to validation
+        found = pattern.match(raw)
+        if found is not None:
+            text, number = found.groups()
+            if text is None:
+                return _KEY_NAMES[schema], (int(number),)
+            try:
+                return (_KEY_NAMES[schema], (text.decode(),)) if text else None
+            except UnicodeDecodeError:
+                return None
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return key_of(schema, record) if isinstance(record, dict) else None
+
+
 def key_of(schema: str, record: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
     """The field that names a record's key and the key's parts, or None if it has none."""
     if schema == "imported":
@@ -76,8 +117,8 @@ class InputReader:
     """Reads the files of one import for ``schema`` into one report.
 
     :param clean: clean imported rows of tables (see :mod:`.cleaning`); counts in ``cleaned``.
-    :param unique: reject repeated keys; ``None`` (default) checks tables only, so plain JSON
-        Lines conversion keeps its fast path (the file import passes ``True``).
+    :param unique: reject repeated keys (default), in every format: WorkMagic takes each key
+        once per import.
     :param rejected: receives rows the reader rejects itself (ragged, conflicting, duplicate).
     :param gate: see :data:`Gate`; given, every record's key is computed (JSON Lines too).
     """
@@ -91,7 +132,7 @@ class InputReader:
         input_format: str = "auto",
         clean: bool = True,
         day_first: bool = False,
-        unique: bool | None = None,
+        unique: bool = True,
         rejected: Rejected | None = None,
         gate: Gate | None = None,
     ) -> None:
@@ -116,6 +157,8 @@ class InputReader:
         self._table_counts: Counter[str] = Counter()
         self.dropped = 0
         self.duplicates = 0
+        #: problems that reject no row (e.g. a workbook sheet that is not read)
+        self.warnings: list[str] = []
 
     @property
     def cleaned(self) -> dict[str, int]:
@@ -131,6 +174,7 @@ class InputReader:
             "cleaned": self.cleaned,
             "duplicates": self.duplicates,
             "dropped_already_imported": self.dropped,
+            "warnings": list(self.warnings),
         }
 
     def close(self) -> None:
@@ -143,15 +187,21 @@ class InputReader:
 
         Returns the last row number used, so the next input continues after it.
         """
-        name = source_name(source)
+        import gzip
+        import zlib
+
+        name = str(source)  # paths only: URIs and ObjectStoragePaths print no credentials
         with open_binary(source) as stream:
             fmt = self.input_format
             if fmt == "auto":
                 fmt = detect_format(_peek(stream, name), name)
             self.formats[fmt] += 1
-            if fmt == "jsonl":
-                return (yield from self._read_json_lines(stream, name, offset))
-            return (yield from self._read_table(stream, fmt, name, offset))
+            try:
+                if fmt == "jsonl":
+                    return (yield from self._read_json_lines(stream, name, offset))
+                return (yield from self._read_table(stream, fmt, name, offset))
+            except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+                raise WorkMagicInputError(f"{name} is not a readable gzip file: {err}") from None
 
     def _read_json_lines(
         self, stream: IO[bytes], name: str, offset: int
@@ -159,15 +209,16 @@ class InputReader:
         from workmagic_provider.files.jsonl import iter_lines
 
         last = offset
-        check = self.unique is True or self.gate is not None
-        for number, raw in iter_lines(stream, name):
+
+        def problem(number: int, reason: str) -> None:
+            self.report.add(offset + number, ROW, reason)  # too large to keep in the sidecar
+
+        check = self.unique or self.gate is not None
+        for number, raw in iter_lines(stream, name, problem):
             last = row = offset + number
             if check:
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    record = None  # validation reports it
-                if isinstance(record, dict) and not self._admit(row, record, raw):
+                found = json_key_of(self.schema, raw)
+                if found is not None and not self._admit(row, found, None, raw):
                     continue
             yield row, raw
         return last
@@ -182,11 +233,14 @@ class InputReader:
         if fmt == "excel":
             from workmagic_provider.files.excel import iter_excel_records
 
-            rows = iter_excel_records(stream, name)
+            rows = iter_excel_records(stream, name, self._warn)
         else:
             from workmagic_provider.files.csv_reader import iter_csv_records
 
-            rows = iter_csv_records(stream, name)
+            def problem(line: int, reason: str, text: str) -> None:
+                self._reject(offset + line, ROW, reason, None, text)
+
+            rows = iter_csv_records(stream, name, problem=problem)
         try:
             _, header = next(rows)
         except StopIteration:
@@ -205,7 +259,7 @@ class InputReader:
             rejected=shifted,
             name=name,
         )
-        check = self.unique is not False
+        check = self.unique
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         cleaner = self.cleaner
         try:
@@ -213,21 +267,24 @@ class InputReader:
                 row = offset + line
                 if cleaner is not None:
                     cleaner.clean(record)
-                if (check or self.gate is not None) and not self._admit(row, record, None):
-                    continue
+                if check or self.gate is not None:
+                    found = key_of(self.schema, record)
+                    if found is not None and not self._admit(row, found, record, None):
+                        continue
                 yield row, dumps(record)
         finally:
             self._table_counts.update(table.counts)
         return offset + table.last_line
 
     # -- keys ------------------------------------------------------------------------------
-    def _admit(self, row: int, record: dict[str, Any], raw: Any) -> bool:
-        found = key_of(self.schema, record)
-        if found is None:
-            return True
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
+
+    def _admit(self, row: int, found: tuple[str, tuple[Any, ...]], record: Any, raw: Any) -> bool:
         field, parts = found
         digest = key_digest(parts)
-        if self.unique is not False:
+        if self.unique:
             first = self.keys.add(digest, row)
             if first is not None:
                 self.duplicates += 1
@@ -278,14 +335,3 @@ def _peek(stream: IO[bytes], name: str) -> bytes:
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise WorkMagicInputError(f"{name} is not a readable gzip file: {err}") from err
     return head[:64]
-
-
-def read_input(
-    source: Any,
-    schema: str,
-    report: ValidationReport,
-    **kwargs: Any,
-) -> Iterator[tuple[int, bytes | str]]:
-    """Numbered JSON lines of one input file of any supported format (see :class:`InputReader`)."""
-    reader = InputReader(schema, report, **kwargs)
-    return reader.read(source)

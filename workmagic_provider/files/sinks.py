@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from workmagic_provider.standards import plan_folder_settle
 
 if TYPE_CHECKING:
-    from workmagic_provider.files.pipeline import UploadResult
+    from workmagic_provider.generations import SettlePlan
     from workmagic_provider.standards import HourFolder
 
 log = logging.getLogger(__name__)
@@ -58,24 +58,27 @@ class LocalDirSink:
         (self.folder / name).unlink(missing_ok=True)
 
 
-def settle_parts(sink: PartSink, folder: HourFolder, flow: str, result: UploadResult) -> None:
-    """After publishing: remove older runs' parts; give way if a newer complete run is there."""
-    plan = plan_folder_settle(sink.names(), folder.hour, flow, result.generation)
+def settle_parts(
+    sink: PartSink, folder: HourFolder, flow: str, generation: str, mine: set[str]
+) -> SettlePlan:
+    """After publishing: remove older runs' parts; give way if a newer complete run is there.
+
+    Returns the plan carried out; its ``delete`` includes this run's own parts when it gave way.
+    """
+    plan = plan_folder_settle(sink.names(), folder.hour, flow, generation)
     for name in plan.delete:
         sink.delete(name)
-    mine = {p.name for p in result.parts}
-    result.removed = [n for n in plan.delete if n not in mine]
-    for name in result.removed:
-        log.info("removed %s%s: a part of an earlier run of this hour", folder.prefix, name)
+        if name not in mine:
+            log.info("removed %s%s: a part of an earlier run of this hour", folder.prefix, name)
     if plan.superseded_by is not None:
-        result.superseded_by = plan.superseded_by
         log.warning(
             "a newer run of %s (generation %s) finished while this one (%s) published: its "
             "complete output is kept and this run's %d parts were withdrawn",
             folder.prefix,
             plan.superseded_by,
-            result.generation,
+            generation,
             len(mine),
         )
     for name in plan.left_in_progress:
         log.info("left %s%s to the newer run still writing it", folder.prefix, name)
+    return plan

@@ -18,11 +18,6 @@ from workmagic_provider.exceptions import WorkMagicInputError
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def source_name(source: Any) -> str:
-    """A printable name of an input (never includes credentials: paths only)."""
-    return str(source)
-
-
 class CountingReader(io.RawIOBase):
     """Adapt any object with ``read()`` (S3 body, GCS reader) to a raw stream; count bytes."""
 
@@ -67,11 +62,11 @@ def open_binary(source: Any) -> Iterator[IO[bytes]]:
         else:
             raise WorkMagicInputError(f"cannot read input of type {type(source).__name__}")
     except FileNotFoundError as err:
-        raise WorkMagicInputError(f"input {source_name(source)} does not exist") from err
+        raise WorkMagicInputError(f"input {source} does not exist") from err
     except IsADirectoryError as err:
-        raise WorkMagicInputError(f"input {source_name(source)} is a directory") from err
+        raise WorkMagicInputError(f"input {source} is a directory") from err
     except PermissionError as err:
-        raise WorkMagicInputError(f"input {source_name(source)} is not readable") from err
+        raise WorkMagicInputError(f"input {source} is not readable") from err
     try:
         with maybe_gunzip(raw) as stream:
             yield stream

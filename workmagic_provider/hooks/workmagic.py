@@ -1,6 +1,6 @@
 """The ``workmagic`` connection: one place that knows where an account's data goes and how.
 
-A user fills in ONE ``workmagic`` connection (design Decision 2) beside the AWS / Google Cloud
+A user fills in ONE ``workmagic`` connection beside the AWS / Google Cloud
 connections they already have. :class:`WorkMagicHook` parses it once into a frozen
 :class:`WorkMagicSettings` (every error names the field at fault, never a secret) and hands out:
 
@@ -90,7 +90,7 @@ def _shown(value: object, secrets: Iterable[str | None]) -> str:
 
 @dataclass(frozen=True)
 class WorkMagicSettings:
-    """The validated fields of one ``workmagic`` connection (design Decision 2).
+    """The validated fields of one ``workmagic`` connection.
 
     Secrets (``external_id``, ``enrich_api_key`` = the connection password, ``orders_api_key``)
     are kept out of ``repr`` and :meth:`describe`.

@@ -1,20 +1,20 @@
 """File import: CSV, Excel and JSON Lines files (a glob, any ``ObjectStoragePath``) -> WorkMagic.
 
-This is the general upload operator (:class:`UploadToWorkMagicOperator`, the one pipeline of
-design Decision 3) with the format-detecting readers of ``workmagic_provider.files.readers``
+This is the general upload operator (:class:`UploadToWorkMagicOperator`, the one upload
+pipeline) with the format-detecting readers of ``workmagic_provider.files.readers``
 plugged in: header aliases, multi-row orders, custom fields, cleaning of imported rows, keys
 unique within the import, and an optional import manifest so that a re-import sends only the
-records that failed before (spec R1-R9).
+records that failed before (the file-import rules R1-R9 in docs/design.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.files.object_sources import GLOB_CHARS as _GLOB_CHARS
-from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path
+from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path, shared_state_path
 from workmagic_provider.operators.upload import UploadToWorkMagicOperator
 
 if TYPE_CHECKING:
@@ -81,7 +81,6 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
         self.day_first = day_first
         self.manifest_path = manifest_path
         self.on_duplicate = on_duplicate
-        self._reader: InputReader | None = None
         self._manifest: ImportManifest | None = None
         self._files: list[str] = []
         self._no_files: str | None = None
@@ -114,35 +113,29 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
     def empty_reason(self) -> tuple[str, ...]:
         return (self._no_files,) if self._no_files else ()
 
-    def read_source(
-        self, path: Any, report: ValidationReport, offset: int
-    ) -> Generator[tuple[int, bytes | str], None, int]:
-        if self._reader is None:
-            from workmagic_provider.files.readers import InputReader
+    def make_reader(self, report: ValidationReport) -> InputReader:
+        from workmagic_provider.files.readers import InputReader
 
-            self._reader = InputReader(
-                self.schema,
-                report,
-                options=self.schema_options,
-                input_format=self.input_format,
-                clean=self.clean,
-                day_first=self.day_first,
-                unique=True,
-                rejected=self._rejected,
-                gate=self._manifest.gate if self._manifest is not None else None,
-            )
-        return (yield from self._reader.read(path, offset))
+        return InputReader(
+            self.schema,
+            report,
+            options=self.schema_options,
+            input_format=self.input_format,
+            clean=self.clean,
+            day_first=self.day_first,
+            rejected=self._rejected,
+            gate=self._manifest.gate if self._manifest is not None else None,
+        )
 
     # -- hooks ----------------------------------------------------------------------------
     def prepare(self, context: Context, destination: str, folder: HourFolder) -> None:
-        self._reader = None
         self._manifest = None
         if self.manifest_path:
             from workmagic_provider.files.manifest import ImportManifest
 
             hour = f"{folder.hour:%Y/%m/%d/%H}"
             self._manifest = ImportManifest(
-                as_storage_path(self.manifest_path),
+                shared_state_path(self.manifest_path, "manifest_path", self.single_machine),
                 destination.removesuffix("/").removesuffix(hour),  # bucket/account/category
                 hour,
                 self.on_duplicate,
@@ -162,9 +155,7 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
 
     def finish(self, result: UploadResult, summary: dict[str, object]) -> dict[str, object]:
         summary["files"] = list(self._files)
-        if self._reader is not None:
-            summary.update(self._reader.summary())
-            self._reader.close()
+        summary = super().finish(result, summary)
         if self._manifest is not None and result.published:
             summary["manifest_recorded"] = self._manifest.commit()
         self.log.info(

@@ -1,6 +1,7 @@
 """Input plumbing the operators share: paths as ``ObjectStoragePath`` and the rejected-row sidecar.
 
-Rejected rows never go to WorkMagic's folder (design Decision 9): they are written whole to the
+Rejected rows never go to WorkMagic's folder (they hold PII, and WorkMagic would skip them or
+read them as orders): they are written whole to the
 user's own ``rejected_path``, opened only when the first row is rejected.
 """
 
@@ -85,3 +86,25 @@ def as_path(value: Any) -> Any:
     from airflow.sdk import ObjectStoragePath
 
     return ObjectStoragePath(str(value))
+
+
+def shared_state_path(value: Any, what: str, single_machine: bool) -> Any:
+    """``value`` as a storage path, refused when it is on this worker's own disk.
+
+    State that a later run must see (the import manifest, rejected rows) on a worker-local path
+    is invisible to the next worker of a Celery or Kubernetes deployment, which would read the
+    manifest as empty and import records a second time. ``single_machine=True`` says every task
+    runs on this machine (or the path is a mount every worker shares).
+    """
+    path = as_storage_path(value)
+    protocol = str(getattr(path, "protocol", "") or "file")
+    if protocol in ("file", "local") and not single_machine:
+        from workmagic_provider.exceptions import WorkMagicConfigError
+
+        raise WorkMagicConfigError(
+            f"{what} {str(value)!r} is on this worker's disk: another worker would not see it "
+            "(and would read an import manifest as empty, importing records twice). Put it in "
+            "shared storage (s3://..., gs://...), or pass single_machine=True if every task "
+            "runs on this machine or the path is a mount all workers share"
+        )
+    return path

@@ -1,7 +1,7 @@
 """Imported channels via Google Sheets: validated imported rows -> the first tab of a sheet.
 
 WorkMagic syncs only the first tab of one sheet, the whole sheet every hour, and refuses
-100,000 lines or more (spec 4.5, design Decision 4), so this operator replaces the first tab's
+100,000 lines or more, so this operator replaces the first tab's
 content (header first) and refuses a larger upload with guidance to split it. Rows come from
 files (CSV, Excel, JSON Lines, through the same readers as the file import) and/or ``rows``;
 with ``aggregate=True`` they are order-level rows that are summed into imported rows by
@@ -10,7 +10,6 @@ primary key first (WEEKLY rows keyed by their week start).
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
 
-#: Fewer than 100,000 lines per sheet, the header included (design Decision 4).
+#: WorkMagic's limit: fewer than 100,000 lines per sheet, the header included.
 MAX_SHEET_LINES = 99_999
 COLUMNS: tuple[str, ...] = (
     "date_type",
@@ -49,7 +48,7 @@ COLUMNS: tuple[str, ...] = (
     "new_customer_orders",
     "new_customer_sales",
 )
-#: The display labels WorkMagic's own sheet tool writes (spec 3.4).
+#: The display labels WorkMagic's own sheet tool writes.
 LABELS: dict[str, str] = {
     "date_type": "Date Type",
     "date_code": "Date Code",
@@ -136,31 +135,26 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
         self.api_endpoint = api_endpoint
 
     # -- rows -----------------------------------------------------------------------------
-    def _input_records(self, report: ValidationReport) -> Iterable[tuple[int, dict[str, Any]]]:
+    def _input_records(self, report: ValidationReport) -> Iterable[tuple[int, Any]]:
         from workmagic_provider.files.readers import InputReader
+        from workmagic_provider.files.rows import numbered, numbered_records
 
-        offset = 0
         reader = InputReader("imported", report, options=self.schema_options)
-        for path in as_list(self.source):
-            lines = reader.read(as_storage_path(path), offset)
-            while True:
-                try:
-                    row, line = next(lines)
-                except StopIteration as stop:
-                    offset = stop.value
-                    break
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    report.add(row, "<row>", "not valid JSON", line)
-                    continue
-                yield row, record
+        lines = numbered([as_storage_path(path) for path in as_list(self.source)], reader.read)
+        while True:
+            try:
+                row, line = next(lines)
+            except StopIteration as stop:
+                offset: int = stop.value
+                break
+            try:
+                record = json.loads(line)
+            except ValueError:
+                report.add(row, "<row>", "not valid JSON", line)
+                continue
+            yield row, record
         if self.rows is not None:
-            if not isinstance(self.rows, Iterable) or isinstance(self.rows, (str, bytes, Mapping)):
-                raise WorkMagicConfigError(
-                    f"rows must be a list of mappings, got {type(self.rows).__name__}"
-                )
-            yield from zip(itertools.count(offset + 1), self.rows, strict=False)
+            yield from numbered_records(self.rows, offset)
 
     def sheet_rows(self, report: ValidationReport) -> list[list[Any]]:
         """Validated rows as sheet values, in input order (aggregated rows: first seen)."""

@@ -11,9 +11,9 @@ The flow (WorkMagic's Snowflake method, with the defects of its sample fixed):
 4. one aggregate query checks the whole window (NULL required fields, ranges, duplicate keys,
    ``updated_at`` outside the window) and a sample of rows is validated with our schemas;
    either failing stops the task before any file is written;
-5. ``COPY INTO 's3://.../HH/YYYY-MM-DD-HH-snowflake-0000' ... DETAILED_OUTPUT = TRUE`` runs as
-   the storage integration, whose IAM user is the one WorkMagic trusts; no row passes through
-   the worker;
+5. ``COPY INTO 's3://.../HH/YYYY-MM-DD-HH-snowflake-{generation}-0000' ...
+   DETAILED_OUTPUT = TRUE`` runs as the storage integration, whose IAM user is the one
+   WorkMagic trusts; no row passes through the worker;
 6. parts of this flow and hour that an earlier run left behind (``OVERWRITE`` only replaces
    files of the same name) are removed through Snowflake too: ``LIST``/``REMOVE`` on a stage
    over the account folder with the same integration (never boto3). Without delete rights the

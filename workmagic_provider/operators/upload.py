@@ -1,20 +1,20 @@
 """The general upload: rows or files -> validation -> size-capped parts -> WorkMagic's folder.
 
-This is the one upload pipeline of design Decision 3 wrapped as an operator. The general
+This is the one upload pipeline (``files.pipeline``) wrapped as an operator. The general
 operator writes to the cloud the ``workmagic`` connection names; ``S3UploadToWorkMagicOperator``
 and ``GCSUploadToWorkMagicOperator`` are this same class with the cloud fixed.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.operators.base import WorkMagicBaseOperator
 from workmagic_provider.operators.empty_hour import OnEmpty, report_empty, validate_on_empty
 from workmagic_provider.operators.inputs import RejectedWriter as _RejectedWriter
+from workmagic_provider.operators.inputs import as_bool, shared_state_path
 from workmagic_provider.operators.inputs import as_list as _as_list
 from workmagic_provider.operators.inputs import as_storage_path as _as_storage_path
 from workmagic_provider.rejections import (
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from workmagic_provider.files.pipeline import RejectedConsumer, UploadResult
+    from workmagic_provider.files.readers import InputReader
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
     from workmagic_provider.standards import HourFolder
 
@@ -48,6 +49,9 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
     :param max_rejected_fraction: with ``on_invalid="skip"``, the share of rows that may be
         rejected before the task fails instead, before anything is published (default 0.5, so
         a run that rejected every row fails; 1.0 never fails).
+    :param single_machine: allow ``rejected_path`` (and the file import's ``manifest_path``) on
+        the worker's own disk: only when every task runs on one machine or the path is a mount
+        all workers share (templated; default False).
     :param on_empty: when the hour has no row at all: ``"warn"`` (default: a WARNING and
         ``"empty": true`` in XCom), ``"fail"``, or ``"skip"`` (the task is skipped).
     """
@@ -57,6 +61,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         "source",
         "rows",
         "rejected_path",
+        "single_machine",
     )
 
     def __init__(
@@ -72,9 +77,11 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         flow: str = "upload",
         max_rejected_fraction: float = DEFAULT_MAX_REJECTED_FRACTION,
         on_empty: OnEmpty = "warn",
+        single_machine: Any = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.single_machine = single_machine
         self.max_rejected_fraction = validate_max_fraction(max_rejected_fraction)
         self.on_empty = validate_on_empty(on_empty)
         if source is None and rows is None:
@@ -88,39 +95,47 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         self.max_part_bytes = max_part_bytes
         self.flow = flow
         self._rejected: RejectedConsumer | None = None  # set while executing
+        self._reader: InputReader | None = None
 
     # -- inputs (subclasses plug in other readers here) -------------------------------------
     def source_paths(self) -> list[Any]:
         """The input files, as paths or ``ObjectStoragePath``s, in the order they are read."""
         return [_as_storage_path(path) for path in _as_list(self.source)]
 
+    def make_reader(self, report: ValidationReport) -> InputReader:
+        """The reader of this run's files: JSON Lines, each key once."""
+        from workmagic_provider.files.readers import InputReader
+
+        return InputReader(
+            self.schema,
+            report,
+            options=self.schema_options,
+            input_format="jsonl",
+            rejected=self._rejected,
+        )
+
     def read_source(
         self, path: Any, report: ValidationReport, offset: int
     ) -> Generator[tuple[int, bytes | str], None, int]:
         """Numbered JSON lines of one input (rows after ``offset``); returns its last row."""
-        from workmagic_provider.files.jsonl import read_json_lines
-
-        last = offset
-        for number, line in read_json_lines(path):
-            last = offset + number
-            yield last, line
-        return last
+        if self._reader is None:
+            self._reader = self.make_reader(report)
+        return (yield from self._reader.read(path, offset))
 
     def input_lines(self, report: ValidationReport) -> Iterator[tuple[int, bytes | str]]:
         """Every input as numbered JSON lines: files first (in order), then ``rows``."""
-        offset = 0
-        for path in self.source_paths():
-            self.log.info("reading %s (its rows are numbered from %d)", path, offset + 1)
-            offset = yield from self.read_source(path, report, offset)
-        if self.rows is not None:
-            from workmagic_provider.schemas.validate import records_as_json_lines
+        from workmagic_provider.files.rows import numbered, record_lines
 
-            if not isinstance(self.rows, Iterable) or isinstance(self.rows, (str, bytes, Mapping)):
-                raise WorkMagicConfigError(
-                    f"rows must be a list of mappings, got {type(self.rows).__name__}"
-                )
-            numbered = zip(itertools.count(offset + 1), self.rows, strict=False)
-            yield from records_as_json_lines(numbered, report)
+        def announce(path: Any, first_row: int) -> None:
+            self.log.info("reading %s (its rows are numbered from %d)", path, first_row)
+
+        offset = yield from numbered(
+            self.source_paths(),
+            lambda path, start: self.read_source(path, report, start),
+            on_input=announce,
+        )
+        if self.rows is not None:
+            yield from record_lines(self.rows, report, offset)
 
     # -- hooks around the upload ----------------------------------------------------------
     def check_rejections(self, report: ValidationReport) -> None:
@@ -142,6 +157,10 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
 
     def finish(self, result: UploadResult, summary: dict[str, object]) -> dict[str, object]:
         """Called after publishing; returns the XCom summary (subclasses add counts here)."""
+        if self._reader is not None:
+            summary.update(self._reader.summary())
+            self._reader.close()
+            self._reader = None
         return summary
 
     # -- run ------------------------------------------------------------------------------
@@ -156,8 +175,15 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         sink = StorePartSink(store, folder.prefix, {"workmagic-flow": self.flow})
         report = ValidationReport(self.schema)
         destination = store.uri(folder.prefix)
+        self.single_machine = as_bool(self.single_machine, "single_machine")
+        rejected_path = (
+            shared_state_path(self.rejected_path, "rejected_path", self.single_machine)
+            if self.rejected_path
+            else None
+        )
+        self._reader = None
         self.prepare(context, destination, folder)
-        with _RejectedWriter(self.rejected_path) as sidecar:
+        with _RejectedWriter(rejected_path) as sidecar:
             self._rejected = self.rejected_consumer(sidecar.write if self.rejected_path else None)
             result = upload_lines(
                 self.input_lines(report),

@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, unquote
 
 log = logging.getLogger(__name__)
 
-#: WorkMagic's AWS account in WorkMagic's documentation (spec 1.1).
+#: WorkMagic's AWS account id, as the examples in WorkMagic's upload guide show it.
 WORKMAGIC_AWS_ACCOUNT = "588759585297"
 #: Key the sandbox itself signs with (bucket creation, inspection); never issued to a role.
 ADMIN_ACCESS_KEY_ID = "AKIASANDBOXADMIN0000"

@@ -165,6 +165,7 @@ def write_landing_files(
     inputs.variable("workmagic_landing_root", str(root))
     inputs.variable("workmagic_rejected_root", str(root.parent / "rejected"))
     inputs.variable("workmagic_import_manifest", str(root.parent / "import-manifest.json"))
+    inputs.variable("workmagic_single_machine", "true")  # the demo's Airflow is one machine
 
 
 def write_sales_files(root: Path, hours: Sequence[datetime], rows: int, inputs: DemoInputs) -> None:

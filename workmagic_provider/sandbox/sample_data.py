@@ -1,7 +1,7 @@
 """Deterministic sample orders for the demo, tests and benchmarks (no randomness across runs).
 
-The shapes follow the custom-site order of spec §2.1 (as WorkMagic's own load test sends it) and
-the imported sales row of spec §3, so the same generator feeds the sandbox, ``make demo`` and
+The shapes follow the custom-site order as WorkMagic's own load test sends it and WorkMagic's
+imported sales row, so the same generator feeds the sandbox, ``make demo`` and
 ``benchmarks/``.
 """
 

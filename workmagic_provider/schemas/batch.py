@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from workmagic_provider.schemas.common import SchemaOptions
 from workmagic_provider.schemas.report import ValidationReport
+from workmagic_provider.schemas.strict import changed_value
 from workmagic_provider.schemas.validate import get_codec, record_errors
 
 #: A batch is sent once it holds this many raw bytes ...
@@ -132,6 +133,7 @@ class BatchValidator:
         codec = self.codec
         validate, dump, model = codec.validate, codec.dump, codec.model
         keep_rejected = self.keep_rejected
+        check = changed_value if self.options is None or self.options.strict_json else None
         out: list[bytes] = []
         valid_rows: array[int] = array("q")
         rejected: list[tuple[int, bytes]] = []
@@ -142,15 +144,22 @@ class BatchValidator:
             raw = data[start:end]
             start = end
             try:
-                out.append(dump(validate(raw), exclude_none=True))
+                line = dump(validate(raw), exclude_none=True)
             except ValidationError as error:
                 try:
-                    out.append(codec.recheck(raw, error))
+                    line = codec.recheck(raw, error)
                 except ValidationError as err:
                     record_errors(report, row, err, model, raw)
                     if keep_rejected:
                         rejected.append((row, raw))
                     continue
+            changed = check(raw, line) if check is not None else None
+            if changed is not None:
+                report.add(row, *changed)
+                if keep_rejected:
+                    rejected.append((row, raw))
+                continue
+            out.append(line)
             valid_rows.append(row)
         report.rows_valid = len(valid_rows)
         out.append(b"")

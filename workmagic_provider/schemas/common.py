@@ -4,7 +4,7 @@ The field types are built from pydantic-core schemas (no Python call per value) 
 custom-site order is validated at high volume; only :data:`UtcTimestamp` calls one small Python
 function, to convert every offset to UTC. All of them behave the same in JSON and Python mode.
 
-Coercions (design Decision 7), and nothing else is changed in the data:
+Coercions, and nothing else is changed in the data:
 
 * numbers: JSON numbers and numeric strings (BigQuery writes INT64 as strings) become JSON
   numbers; booleans, non-numeric strings, NaN and infinities are errors; money is written as a
@@ -21,14 +21,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-if TYPE_CHECKING:
-    from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.exceptions import WorkMagicConfigError
 
 UnknownFields = Literal["allow", "reject", "ignore"]
 
@@ -41,19 +40,16 @@ EXTRA_BEHAVIOUR: dict[str, Literal["allow", "forbid", "ignore"]] = {
     "ignore": "ignore",
 }
 
+#: Largest count (units, orders) a row may carry by default: far above any real order, far
+#: below the values a unit mix-up or an overflow produces (``10**30``).
+MAX_COUNT = 1_000_000_000
+
 _ENUM_VALUE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 
 
 def config_error(message: str) -> WorkMagicConfigError:
-    """A :class:`~workmagic_provider.exceptions.WorkMagicConfigError`, imported when needed.
-
-    ``workmagic_provider.exceptions`` imports Airflow (about 2 s); importing it lazily keeps the
-    schema modules loadable with pydantic alone, so parallel validation workers (see
-    ``workmagic_provider.schemas.batch``) start in a fraction of a second. The error raised is
-    the same class either way.
-    """
-    from workmagic_provider.exceptions import WorkMagicConfigError
-
+    """A :class:`~workmagic_provider.exceptions.WorkMagicConfigError` (kept for the schema
+    modules' many call sites)."""
     return WorkMagicConfigError(message)
 
 
@@ -67,14 +63,23 @@ class SchemaOptions:
     ``week_start``: the weekday every WEEKLY imported row's ``date_code`` must fall on, ``None``
     for any weekday. ``extra_geo_types`` / ``extra_date_types``: values WorkMagic's own tooling
     uses but its public page does not list (``STATE``, ``COUNTY``, ``MONTHLY``), off by default.
+    ``max_count``: the largest count (quantity, orders) accepted, :data:`MAX_COUNT` by default.
+    ``strict_json``: refuse rows with ``NaN``/``Infinity``/``1e400`` or a key given twice
+    (default); ``False`` skips that check (a few microseconds per row) for trusted exports.
     """
 
     unknown_fields: UnknownFields | None = None
     week_start: str | None = "MONDAY"
     extra_geo_types: tuple[str, ...] = ()
     extra_date_types: tuple[str, ...] = ()
+    max_count: int = MAX_COUNT
+    strict_json: bool = True
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_count, bool) or not isinstance(self.max_count, int):
+            raise config_error(f"max_count must be an integer, got {self.max_count!r}")
+        if self.max_count < 1:
+            raise config_error(f"max_count must be at least 1, got {self.max_count}")
         if self.unknown_fields is not None and self.unknown_fields not in EXTRA_BEHAVIOUR:
             raise config_error(
                 f"unknown_fields must be 'allow', 'reject', 'ignore' or None, "
@@ -168,6 +173,7 @@ class Integer:
     """A count; ``"2"`` and ``2.0`` are read as 2, ``2.5`` is an error; written as an integer."""
 
     ge: int | None = None
+    le: int | None = None
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -175,7 +181,7 @@ class Integer:
         gate = strict_union(
             _NUMBER_CHOICES, "integer_type", "Input should be an integer or an integer string"
         )
-        return core_schema.chain_schema([gate, core_schema.int_schema(ge=self.ge)])
+        return core_schema.chain_schema([gate, core_schema.int_schema(ge=self.ge, le=self.le)])
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
@@ -183,6 +189,8 @@ class Integer:
         out: dict[str, Any] = {"type": "integer"}
         if self.ge is not None:
             out["minimum"] = self.ge
+        if self.le is not None:
+            out["maximum"] = self.le
         return out
 
 
@@ -252,7 +260,13 @@ def _to_utc(moment: datetime) -> datetime:
     if offset is None:
         raise PydanticCustomError("timezone_required", TIMEZONE_MESSAGE)
     if offset:
-        return moment.astimezone(timezone.utc)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise PydanticCustomError(
+                "timestamp_range",
+                "timestamp is out of range once converted to UTC (years 1 to 9999)",
+            ) from None
     return moment
 
 
@@ -285,6 +299,7 @@ class UtcTimestamp:
 __all__ = [
     "COUNTRY_CODE",
     "CURRENCY_CODE",
+    "MAX_COUNT",
     "TIMEZONE_MESSAGE",
     "WEEKDAYS",
     "Code",

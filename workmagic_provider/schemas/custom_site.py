@@ -1,10 +1,11 @@
-"""Custom-site order: one object per order, the shape WorkMagic's Orders API takes (spec 2.1).
+"""Custom-site order: one object per order, the shape WorkMagic's Orders API takes.
 
 WorkMagic has not published this schema; the fields are those its own load test sends. So the
 model is open: unknown fields pass through untouched (also inside nested objects) unless the
 caller asks to reject or drop them, and only ``id``, ``created_at``, ``updated_at`` and
-``total_price`` are required (spec 8). This is the high-volume schema: every check here is a
-pydantic-core schema; the only Python call per row is the UTC conversion of the two timestamps.
+``total_price`` are required (an assumption listed in the README). This is the high-volume
+schema: every check here is a pydantic-core schema; the only Python call per row is the UTC
+conversion of the two timestamps.
 """
 
 from datetime import datetime
@@ -17,6 +18,7 @@ from workmagic_provider.schemas.common import (
     COUNTRY_CODE,
     CURRENCY_CODE,
     EXTRA_BEHAVIOUR,
+    MAX_COUNT,
     Identifier,
     Integer,
     Number,
@@ -28,7 +30,6 @@ DEFAULT_UNKNOWN_FIELDS: UnknownFields = "allow"
 
 Id = Annotated[str, Identifier()]
 Money = Annotated[float, Number()]
-Count = Annotated[int, Integer(ge=0)]
 Timestamp = Annotated[datetime, UtcTimestamp()]
 CountryCode = Annotated[str, COUNTRY_CODE]
 CurrencyCode = Annotated[str, CURRENCY_CODE]
@@ -36,9 +37,10 @@ CurrencyCode = Annotated[str, CURRENCY_CODE]
 
 @cache
 def build_custom_site_model(
-    unknown_fields: UnknownFields = DEFAULT_UNKNOWN_FIELDS,
+    unknown_fields: UnknownFields = DEFAULT_UNKNOWN_FIELDS, max_count: int = MAX_COUNT
 ) -> type[BaseModel]:
     """The order model (and its nested models) for one unknown-field behaviour; cached."""
+    Count = Annotated[int, Integer(ge=0, le=max_count)]
     config = ConfigDict(
         extra=EXTRA_BEHAVIOUR[unknown_fields],
         hide_input_in_errors=True,  # rows hold PII: keep it out of str(ValidationError)

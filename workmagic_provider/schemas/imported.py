@@ -1,4 +1,4 @@
-"""Imported sales row: one aggregate per day (or week) x geo x platform x country (spec 3).
+"""Imported sales row: one aggregate per day (or week) x geo x platform x country.
 
 Used by imported online store / marketplace / retail channels. WorkMagic rejects rows that do
 not match the format, and a later row with the same primary key replaces the earlier one, so
@@ -28,7 +28,7 @@ from workmagic_provider.schemas.common import (
 
 DEFAULT_UNKNOWN_FIELDS: UnknownFields = "reject"
 
-#: Fields that identify a row; a later upload with the same key replaces the row (spec 3.3).
+#: Fields that identify a row; a later upload with the same key replaces the row.
 IMPORTED_PRIMARY_KEY: tuple[str, ...] = (
     "date_type",
     "date_code",
@@ -55,7 +55,6 @@ _ZIP_RE = re.compile(r"^\d{5}$")
 _DMA_RE = re.compile(r"^\d{3}$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
-Count = Annotated[int, Integer(ge=0)]
 Amount = Annotated[float, Number(ge=0)]
 SignedAmount = Annotated[float, Number()]
 
@@ -86,6 +85,7 @@ def build_imported_model(options: SchemaOptions) -> type[BaseModel]:
     date_types = DATE_TYPES + tuple(v for v in options.extra_date_types if v not in DATE_TYPES)
     geo_types = GEO_TYPES + tuple(v for v in options.extra_geo_types if v not in GEO_TYPES)
     week_start = options.week_start
+    Count = Annotated[int, Integer(ge=0, le=options.max_count)]
     DateType = _enum(date_types)
     GeoType = _enum(geo_types)
     PlatformType = _enum(SALES_PLATFORM_TYPES)

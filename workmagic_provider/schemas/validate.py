@@ -28,6 +28,7 @@ from workmagic_provider.schemas.enrich import build_enrich_model
 from workmagic_provider.schemas.fastpath import RowCodec, codec_for
 from workmagic_provider.schemas.imported import build_imported_model
 from workmagic_provider.schemas.report import ROW, ValidationReport, brief
+from workmagic_provider.schemas.strict import changed_value
 
 SCHEMA_NAMES: tuple[str, ...] = ("custom-site", "imported", "enrich")
 
@@ -42,7 +43,7 @@ def get_model(name: str, options: SchemaOptions | None = None) -> type[BaseModel
     elif not isinstance(options, SchemaOptions):
         raise config_error(f"options must be a SchemaOptions, got {type(options).__name__}")
     if name == "custom-site":
-        return build_custom_site_model(unknown_fields_of(options, "allow"))
+        return build_custom_site_model(unknown_fields_of(options, "allow"), options.max_count)
     if name == "enrich":
         return build_enrich_model(unknown_fields_of(options, "reject"))
     if name == "imported":
@@ -53,6 +54,7 @@ def get_model(name: str, options: SchemaOptions | None = None) -> type[BaseModel
                 week_start=options.week_start,
                 extra_geo_types=options.extra_geo_types,
                 extra_date_types=options.extra_date_types,
+                max_count=options.max_count,
             )
         )
     raise config_error(f"unknown schema {name!r}; valid names: {', '.join(SCHEMA_NAMES)}")
@@ -95,7 +97,7 @@ def validate_json_lines(
     The output bytes carry no newline.
     """
     codec = get_codec(schema, options)  # unknown schema fails here, not at the first row
-    return _validate_json(lines, codec, report, rejected)
+    return _validate_json(lines, codec, report, rejected, _strict(options))
 
 
 def validate_records(
@@ -112,7 +114,12 @@ def validate_records(
     same rules and produce exactly the same output as JSON Lines.
     """
     codec = get_codec(schema, options)
-    return _validate_json(records_as_json_lines(records, report), codec, report, None)
+    lines = records_as_json_lines(records, report)
+    return _validate_json(lines, codec, report, None, _strict(options))
+
+
+def _strict(options: SchemaOptions | None) -> bool:
+    return options is None or not isinstance(options, SchemaOptions) or options.strict_json
 
 
 def _validate_json(
@@ -120,8 +127,10 @@ def _validate_json(
     codec: RowCodec,
     report: ValidationReport,
     rejected: RejectedConsumer | None,
+    strict: bool = True,
 ) -> Iterator[bytes]:
     validate, dump, model = codec.validate, codec.dump, codec.model
+    check = changed_value if strict else None
     for row, raw in lines:
         try:
             out = dump(validate(raw), exclude_none=True)
@@ -133,6 +142,12 @@ def _validate_json(
                 if rejected is not None:
                     rejected(row, raw)
                 continue
+        changed = check(raw, out) if check is not None else None
+        if changed is not None:
+            report.add(row, *changed)
+            if rejected is not None:
+                rejected(row, raw)
+            continue
         report.rows_valid += 1
         yield out
 

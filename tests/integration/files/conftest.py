@@ -21,6 +21,7 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Pa
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_LANDING_ROOT", str(root))
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_REJECTED_ROOT", str(tmp_path / "rejected"))
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_IMPORT_MANIFEST", str(tmp_path / "manifest.json"))
+    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SINGLE_MACHINE", "true")  # local state paths
 
     def put(hour: Any, *files: str | tuple[str, bytes]) -> Path:
         folder = root / f"{hour:%Y/%m/%d/%H}"

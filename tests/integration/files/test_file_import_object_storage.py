@@ -204,3 +204,30 @@ def test_manifest_and_rejected_rows_live_in_the_customers_bucket(
     assert run.state == "success"
     again = xcom_return(run, "import")
     assert (again["rows_written"], again["dropped_already_imported"]) == (0, 1)
+
+
+def test_a_manifest_on_a_workers_own_disk_is_refused(
+    clean_sandbox: Any, airflow_connections: Any, tmp_path: Any, parts: Any
+) -> None:
+    """Two Celery workers with their own disks: the second would read the first's local
+    manifest as empty and import its records again, so a local manifest is refused (the one in
+    the customer's bucket, above, is what every worker reads)."""
+    from workmagic_provider.exceptions import WorkMagicConfigError
+
+    source = tmp_path / "drop" / "a.csv"
+    source.parent.mkdir()
+    source.write_bytes(_csv(("02134", 1)))
+    for worker in ("worker-a", "worker-b"):
+        operator = OrderFileToWorkMagicOperator(
+            task_id="import",
+            source=str(source),
+            manifest_path=str(tmp_path / worker / "manifest.json"),
+        )
+        with pytest.raises(WorkMagicConfigError, match=r"manifest_path .* on this worker's disk"):
+            operator.execute({"data_interval_start": H1})  # type: ignore[arg-type]
+    assert parts(H1) == {}  # nothing imported by either
+    kept = OrderFileToWorkMagicOperator(
+        task_id="import", source=str(source), manifest_path=str(tmp_path / "m.json"),
+        single_machine=True,
+    )  # fmt: skip
+    assert kept.execute({"data_interval_start": H1})["rows_written"] == 1  # type: ignore[arg-type]

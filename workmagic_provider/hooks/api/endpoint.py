@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workmagic_provider.exceptions import WorkMagicConfigError
+
 ENRICH_PATH = "/enrich/orders"
 ORDERS_PATH = "/api/orders"
 
@@ -27,6 +29,16 @@ class ApiEndpoint:
     id_field: str
     conn_id: str = "workmagic_default"
     key_hint: str = ""
+
+    def __post_init__(self) -> None:
+        # httpx encodes headers as ASCII; a pasted key with a stray character would otherwise
+        # fail in the first request with a UnicodeEncodeError that carries the whole header
+        if not all(" " <= ch <= "~" for ch in self.auth_value):
+            raise WorkMagicConfigError(
+                f"connection {self.conn_id!r}: the {self.name} key holds characters an HTTP "
+                "header cannot carry (non-ASCII, a line break or a control character); copy it "
+                "again from WorkMagic's UI"
+            )
 
     @property
     def url(self) -> str:
