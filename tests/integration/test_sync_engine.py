@@ -93,12 +93,13 @@ def test_copy_skip_change_and_delete_extra(customer: Any, sandbox: Any) -> None:
     files = {f"orders-{n}.json.gz": _gz_lines(30, seed=n) for n in range(5)}
     for name, data in files.items():
         s3.put_object(Bucket=customer.bucket, Key=SRC + name, Body=data)
-    s3.put_object(Bucket=customer.bucket, Key=SRC + "nested/ignored.json.gz", Body=b"x")
+    s3.put_object(Bucket=customer.bucket, Key=SRC + "nested/not-gzip.json.gz", Body=b"x")
 
     first = _sync(customer)
     assert first["copied"] == 5 and first["skipped"] == 0
     assert first["bytes_written"] == sum(len(d) for d in files.values())
-    assert _dest(sandbox) == files  # byte-identical, names kept, nested folder not copied
+    assert _dest(sandbox) == files  # byte-identical, names kept, the unreadable file left out
+    assert list(first["skipped_files"]) == ["nested/not-gzip.json.gz"]
     writes = sandbox.writes
     assert writes and all(w.account_id == "121226" for w in writes)  # written as the role
 
