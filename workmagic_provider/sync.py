@@ -44,6 +44,7 @@ from workmagic_provider.exceptions import (
 )
 from workmagic_provider.files.resplit import resplit_stream, split_names
 from workmagic_provider.files.sources import CountingReader
+from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.generations import GENERATION_MARK, may_delete, new_generation
 from workmagic_provider.schemas import SchemaOptions, ValidationReport
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
@@ -251,6 +252,7 @@ class HourSync:
         self.route = route or CopyRoute()
         self._new_generation = generation
         self.generation = ""
+        self._keys: UniqueKeys | None = None
 
     # -- planning -------------------------------------------------------------------------
     def _rewrites(self, info: ObjectInfo) -> bool:
@@ -419,6 +421,7 @@ class HourSync:
                 schema=self.settings.schema,
                 options=self.settings.options,
                 report=report,
+                keys=self._keys,
             )
         rows_written = sum(p.rows for p in produced)
         if not report.ok and self.settings.on_invalid == "fail":
@@ -462,7 +465,13 @@ class HourSync:
         if self.settings.on_foreign_file == "fail":
             self._judge_all(todo)
             self._fail_on_foreign(todo, result)
-        self._deliver(todo, result)
+        # with a schema, each key once across the files this run writes (WorkMagic keeps one)
+        self._keys = UniqueKeys.for_schema(self.settings.schema) if self.settings.schema else None
+        try:
+            self._deliver(todo, result)
+        finally:
+            if self._keys is not None:
+                self._keys.close()
         self._warn_foreign(result)
         result.deleted = self._prune(set(sources) | set(result.foreign), owned, result)
         self._log_totals(result)
