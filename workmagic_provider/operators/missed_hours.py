@@ -28,20 +28,28 @@ class WorkMagicMissedHoursError(WorkMagicError):
 class MissedHoursCheckOperator(BaseOperator):
     """Fail when hours before this run's hour have no successful run since the last one.
 
-    :param check_backfills: also check runs of a backfill (off: a backfill covers the range
-        its user chose, and its runs finish in any order).
+    Scheduled runs are checked: they are the hourly delivery, catch-up included. Manual and
+    backfill runs cover an hour or a range a person chose, so by default they are not.
+
+    :param check_backfills: also check runs of a backfill.
+    :param check_manual: also check manually triggered runs.
     """
 
     ui_color = "#fff4e0"
 
-    def __init__(self, *, check_backfills: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *, check_backfills: bool = False, check_manual: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.check_backfills = check_backfills
+        self.check_manual = check_manual
 
     def execute(self, context: Context) -> dict[str, Any]:
         run_type = str(getattr(context["dag_run"], "run_type", ""))
-        if "backfill" in run_type and not self.check_backfills:
-            self.log.info("backfill run: its range is the backfill's; not checked")
+        if ("backfill" in run_type and not self.check_backfills) or (
+            "manual" in run_type and not self.check_manual
+        ):
+            self.log.info("%s run: its hour or range was chosen by hand; not checked", run_type)
             return {"missed_hours": []}
         # a lazy proxy in the task context: unwrap it to see None or the datetime itself
         previous_end = context.get("prev_data_interval_end_success")
