@@ -11,15 +11,21 @@ after that side is measured.
   ``aws s3 sync`` source -> temp dir with the customer's keys, AssumeRole (boto3, sandbox STS,
   the External ID), ``aws s3 sync`` temp dir -> WorkMagic with the role's keys. Timed end to
   end; its re-run wipes the temp dir first, as the sample does.
-* **awscli direct** (reference only): one ``aws s3 sync s3://src s3://dest`` with the role's
-  keys, i.e. server-side copies. The sandbox lets the role read the customer bucket (moto checks
-  no IAM); WorkMagic's documented setup grants its role no read on your bucket.
+* **awscli direct**: one ``aws s3 sync s3://src s3://dest`` with the role's keys, i.e.
+  server-side copies. Possible only when the customer granted WorkMagic's role read on the
+  bucket (or a same-account setup); the sandbox's gate grants it for this side and
+  ``ours_server`` only (WorkMagic's documented setup grants none).
 * **ours**: ``HourSync`` (S3Hook source, ``WorkMagicHook().get_s3_hook()`` destination) in a
   child process with the sandbox's connections; timed from building the hooks (AssumeRole
   included) to the end of the sync, Airflow's import excluded (a task has it already). Run
-  twice: ``split_oversized=False`` (a pure byte copy, multipart: the apples-to-apples row) and the
-  default, which re-splits files over WorkMagic's 1.5 MB limit into parts (more work than
-  a copy: gunzip, re-gzip). Each then re-runs unchanged with fresh hooks.
+  four times. With the read grant and ``split_oversized=False`` (server-side copies, compared
+  with awscli direct): once checking every new file's first bytes (the default: one ranged
+  read per file that awscli does not make) and once with ``check_content=False``. Without the
+  grant (the first copy is refused, the rest stream through the worker): with
+  ``split_oversized=False`` (a pure byte copy, multipart: compared with the documented awscli)
+  and with the default, which re-splits files over WorkMagic's 1.5 MB limit into parts (more
+  work than a copy: gunzip, re-gzip). Each then re-runs unchanged with fresh hooks.
+  The sandbox's ``ours_server*`` sides and awscli direct run with the role's read grant.
 
 Objects and bytes written are counted by the sandbox's gate (allowed writes under the side's
 folder) for every side alike; ours' own ``summary()`` must agree.
@@ -55,10 +61,13 @@ CATEGORY = "order-geo-date-data"
 WRITE_ACTIONS = frozenset({"PutObject", "CompleteMultipartUpload", "CopyObject"})
 SIDES = {
     "awscli": "awscli (documented: src -> tmp dir -> WorkMagic)",
-    "awscli_direct": "awscli direct s3 -> s3 (sandbox only)",
-    "ours_copy": "ours, split_oversized=False (byte copy)",
+    "awscli_direct": "awscli direct s3 -> s3 (role may read source)",
+    "ours_server": "ours, role may read source (server-side copy)",
+    "ours_server_names": "ours, server-side, check_content=False",
+    "ours_copy": "ours, split_oversized=False (streamed copy)",
     "ours_split": "ours, default (re-splits >1.5 MB files)",
 }
+OURS = ("ours_server", "ours_server_names", "ours_copy", "ours_split")
 
 
 # ----------------------------------------------------------------------------- ours (child)
@@ -73,7 +82,11 @@ def child_ours(args: argparse.Namespace) -> dict[str, object]:
     from workmagic_provider.sync import HourSync, SyncSettings
 
     logging.getLogger("workmagic_provider").setLevel(logging.WARNING)  # no line per file
-    settings = SyncSettings(sync_id="bench.sync", split_oversized=args.split == "on")
+    settings = SyncSettings(
+        sync_id="bench.sync",
+        split_oversized=args.split == "on",
+        check_content=args.check_content == "on",
+    )
 
     def once() -> tuple[float, dict[str, object]]:
         started = time.perf_counter()
@@ -389,6 +402,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.add_argument("--child", choices=("ours",), help=argparse.SUPPRESS)
     parser.add_argument("--split", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--check-content", choices=("on", "off"), default="on", help=argparse.SUPPRESS
+    )
     parser.add_argument("--src-prefix", help=argparse.SUPPRESS)
     parser.add_argument("--dest-prefix", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -453,13 +469,20 @@ def run_all(
     results: dict[str, dict[str, Any]] = {}
     prefix = dest("awscli")
     results["awscli"] = measure(sandbox, prefix, partial(baseline.documented, prefix))
-    if baseline.role_can_read_source():
-        prefix = dest("awscli_direct")
-        results["awscli_direct"] = measure(sandbox, prefix, partial(baseline.direct, prefix))
-    for side, split in (("ours_copy", "off"), ("ours_split", "on")):
+    sandbox.aws.grant_read(SOURCE_BUCKET)  # the customer grants WorkMagic's role read
+    if not baseline.role_can_read_source():
+        raise SystemExit("the sandbox still denies the role reading the customer bucket")
+    prefix = dest("awscli_direct")
+    results["awscli_direct"] = measure(sandbox, prefix, partial(baseline.direct, prefix))
+    sides = (("ours_server", "off", "on"), ("ours_server_names", "off", "off"),
+             ("ours_copy", "off", "on"), ("ours_split", "on", "on"))  # fmt: skip
+    for side, split, check in sides:
+        if side == "ours_copy":
+            sandbox.aws.revoke_reads()  # WorkMagic's documented setup: no read on your bucket
         prefix = dest(side)
-        argv = [python(), __file__, "--child", "ours", "--split", split, "--src-prefix", HOUR,
-                "--dest-prefix", prefix, "--workers", str(args.workers)]  # fmt: skip
+        argv = [python(), __file__, "--child", "ours", "--split", split,
+                "--check-content", check, "--src-prefix", HOUR, "--dest-prefix", prefix,
+                "--workers", str(args.workers)]  # fmt: skip
         results[side] = measure_ours(sandbox, prefix, argv)
     return results, data
 
@@ -494,15 +517,22 @@ def report(
         f"({again['upload_seconds']:.2f} s), but the documented script wipes its temp dir and "
         f"re-downloads {downloaded / 1e6:,.1f} MB first ({again['download_seconds']:.2f} s)."
     )
-    if "awscli_direct" not in results:
-        print("awscli direct: skipped, the sandbox denied the role reading the customer bucket.")
-    for side in ("ours_copy", "ours_split"):
+    for side in OURS:
         r = results[side]
         print(
-            f"{SIDES[side]}: {r['first']['copied']} copied, {r['first']['split']} split; child "
+            f"{SIDES[side]}: {r['first']['copied']} copied "
+            f"({r['first']['copied_server_side']} server-side), {r['first']['split']} split, "
+            f"{r['first']['bytes_through_worker'] / 1e6:,.1f} MB through the worker; child "
             f"wall {r['wall_seconds']:.2f} s (both runs + Python/Airflow import), "
             f"peak RSS {r['peak_rss_mb']:.0f} MB"
         )
+    versus_direct = seconds["ours_server"] / seconds["awscli_direct"]
+    names_vs_direct = seconds["ours_server_names"] / seconds["awscli_direct"]
+    print(
+        f"server-side first run, time / awscli direct's {seconds['awscli_direct']:.2f} s "
+        f"(goal <= 1.0x): {versus_direct:.2f}x with the content check (one ranged read of "
+        f"every new file, which awscli does not make), {names_vs_direct:.2f}x trusting names"
+    )
     summary: dict[str, object] = {
         "benchmark": "sync",
         "machine": machine(),
@@ -514,7 +544,10 @@ def report(
         "speedup": {side: base / s for side, s in seconds.items() if side != "awscli"},
         "objects_written": {side: r["objects"] for side, r in results.items()},
         "bytes_written": {side: r["bytes"] for side, r in results.items()},
-        "rerun_bytes": max(results[side]["rerun_bytes"] for side in ("ours_copy", "ours_split")),
+        "server_side_time_ratio_vs_direct": versus_direct,
+        "server_side_names_time_ratio_vs_direct": names_vs_direct,
+        "goal_server_side_time_ratio": 1.0,
+        "rerun_bytes": max(results[side]["rerun_bytes"] for side in OURS),
         "rerun_bytes_by_side": {side: r["rerun_bytes"] for side, r in results.items()},
         "awscli_steps_seconds": {
             "download": first["download_seconds"],

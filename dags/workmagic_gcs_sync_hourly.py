@@ -19,9 +19,26 @@ from workmagic_provider.operators.gcs import GCSSyncToWorkMagicOperator
 DOC = """
 ### WorkMagic: sync your GCS bucket hourly
 
-Each run copies `gs://<source bucket>/<prefix>YYYY/MM/DD/HH/` of its data interval's hour into
-`gs://workmagic-inbound-data/account-<id>/<category>/YYYY/MM/DD/HH/`, skipping unchanged files
-and re-splitting files of 1.5 MB or more.
+Each run delivers `gs://<source bucket>/<prefix>YYYY/MM/DD/HH/` of its data interval's hour
+(sub-folders included) into `gs://workmagic-inbound-data/account-<id>/<category>/YYYY/MM/DD/HH/`,
+skipping unchanged files and re-splitting files of 1.5 MB or more. Files are copied inside GCS
+(rewrite) when your service account may read the source, else streamed.
+
+**What is delivered** (the task's arguments below)
+- Only gzip JSON Lines, which is what WorkMagic reads. Plain JSON Lines (`.jsonl`, `.ndjson`,
+  `.json` with one object per line) are gzip-compressed on the way (`plain.jsonl` arrives as
+  `plain.jsonl.gz`). Files of sub-folders land directly in the hour folder, `/` becoming `__`
+  (`region=eu/orders.json.gz` arrives as `region=eu__orders.json.gz`); `recursive=False` takes
+  only the hour folder itself. XCom `delivered` maps each source file to its name at WorkMagic.
+- Anything else (CSV, Parquet, `_SUCCESS` markers, empty files, content that is not gzip JSON
+  Lines whatever its name) is not copied: `on_foreign_file="skip"` (default) names each file and
+  the reason in a WARNING and in XCom (`skipped_files`); `"fail"` fails before writing anything.
+- **Empty hour** (nothing WorkMagic can read): `on_empty="warn"` (default) logs a WARNING and
+  returns `"empty": true` in XCom, so the run is green but says so; `"fail"` fails the task (its
+  retries give a late export time to land); `"skip"` marks the task skipped.
+- **Late files:** each run also re-checks the `recheck_hours` hours before its own (default 1),
+  so a file that lands in hour H's folder after H's run is delivered by the run of H+1 (XCom
+  `rechecked`). Unchanged files cost only a listing.
 
 **One-time setup**
 1. In WorkMagic: Settings > Sales channels > Store data settings > Upload order data > Google
@@ -55,5 +72,8 @@ with DAG(
         source_bucket=param_or_variable("source_bucket", "workmagic_source_bucket"),
         source_prefix=param_or_variable("source_prefix", "workmagic_source_prefix"),
         source_conn_id=param_or_variable("source_conn_id", "workmagic_source_conn_id"),
+        on_empty="warn",
+        on_foreign_file="skip",
+        recheck_hours=1,
     )
     deliver >> missed_hours_check()

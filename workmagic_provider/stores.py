@@ -14,6 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
+#: Error codes that mean "the destination identity may not read the source" (or cannot see it):
+#: a server-side copy is not possible, so the bytes have to pass through the worker.
+_S3_COPY_REFUSED = frozenset(
+    {"AccessDenied", "AllAccessDisabled", "NoSuchBucket", "403", "Forbidden", "InvalidBucketName"}
+)
+
+
+class ServerSideCopyRefused(Exception):
+    """The destination could not copy from the source server-side (no read grant, no such bucket
+    on the destination's endpoint, another cloud): stream the object instead."""
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -57,6 +68,17 @@ class ObjectStore(Protocol):
     def delete(self, keys: builtins.list[str]) -> None: ...
 
     def uri(self, key: str) -> str: ...
+
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``key`` (fewer if it is shorter): one ranged read."""
+        ...
+
+    def copy_from(
+        self, source: ObjectStore, info: ObjectInfo, key: str, metadata: Mapping[str, str]
+    ) -> None:
+        """Copy ``info`` of ``source`` to ``key`` inside the cloud, with ``metadata``; raise
+        :class:`ServerSideCopyRefused` when this store's identity cannot read the source."""
+        ...
 
 
 def _listed(prefix: str, key: str, recursive: bool) -> bool:
@@ -128,6 +150,37 @@ class S3Store:
     def write_bytes(self, key: str, data: bytes, metadata: Mapping[str, str]) -> None:
         self._client.put_object(Bucket=self.bucket, Key=key, Body=data, Metadata=dict(metadata))
 
+    def copy_from(
+        self, source: ObjectStore, info: ObjectInfo, key: str, metadata: Mapping[str, str]
+    ) -> None:
+        """``CopyObject`` (multipart ``UploadPartCopy`` from the transfer threshold on), signed
+        by this store's identity; the source must still have the listed ETag."""
+        from botocore.exceptions import ClientError
+
+        if not isinstance(source, S3Store):
+            raise ServerSideCopyRefused(f"{source.uri(info.key)} is not on S3")
+        copy_source = {"Bucket": source.bucket, "Key": info.key}
+        extra = {
+            "Metadata": dict(metadata),
+            "MetadataDirective": "REPLACE",
+            "CopySourceIfMatch": f'"{info.etag}"',
+        }
+        try:
+            if info.size < self._transfer.multipart_threshold:
+                self._client.copy_object(
+                    CopySource=copy_source, Bucket=self.bucket, Key=key, **extra
+                )
+            else:  # the source's own client reads the size; parts are copied by this identity
+                self._client.copy(
+                    copy_source, self.bucket, key, ExtraArgs=extra,
+                    SourceClient=source._client, Config=self._transfer,
+                )  # fmt: skip
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code", ""))
+            if code in _S3_COPY_REFUSED:
+                raise ServerSideCopyRefused(f"{code} copying {source.uri(info.key)}") from err
+            raise
+
     def delete(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys
             batch = [{"Key": k} for k in keys[start : start + 1000]]
@@ -185,6 +238,30 @@ class GCSStore:
         blob = self._bucket.blob(key)
         blob.metadata = dict(metadata)
         blob.upload_from_string(data, content_type="application/octet-stream")
+
+    def copy_from(
+        self, source: ObjectStore, info: ObjectInfo, key: str, metadata: Mapping[str, str]
+    ) -> None:
+        """``objects.rewrite`` (repeated until done for large objects) by this store's identity."""
+        from google.api_core.exceptions import Forbidden
+
+        if not isinstance(source, GCSStore):
+            raise ServerSideCopyRefused(f"{source.uri(info.key)} is not on GCS")
+        target = self._bucket.blob(key)
+        target.metadata = dict(metadata)
+        origin = self._bucket.client.bucket(source.bucket).blob(info.key)
+        try:
+            token, _, _ = target.rewrite(origin)
+            while token is not None:
+                token, _, _ = target.rewrite(origin, token=token)
+        except Forbidden as err:
+            raise ServerSideCopyRefused(f"403 copying {source.uri(info.key)}") from err
+        current = target.metadata or {}
+        if any(current.get(name) != value for name, value in metadata.items()):
+            # GCS takes the destination's metadata from the rewrite request; an emulator that
+            # keeps the source's gets it set afterwards
+            target.metadata = dict(metadata)
+            target.patch()
 
     def delete(self, keys: builtins.list[str]) -> None:
         for key in keys:

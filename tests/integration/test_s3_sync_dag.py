@@ -42,6 +42,13 @@ def _objects(sandbox: Any) -> dict[str, tuple[str, Any, bytes]]:
     return out
 
 
+def switched_on(dag: Any, hour: datetime) -> None:
+    """What a user copying the DAG does: set its START to the hour they switch it on."""
+    dag.start_date = hour
+    for task in dag.tasks:
+        task.start_date = hour
+
+
 @pytest.fixture
 def s3_sync_env(customer: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SOURCE_BUCKET", customer.bucket)
@@ -64,6 +71,7 @@ def test_24_hour_backfill_then_rerun_moves_nothing(
             expected[f"{ACCOUNT_PREFIX}{hour:%Y/%m/%d/%H}/{name}"] = data
 
     dag = example_dag(DAG_ID)
+    switched_on(dag, FIRST_HOUR)
     for hour in hours:
         run = run_hour(dag, hour)
         assert run.state == "success"

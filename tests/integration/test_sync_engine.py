@@ -93,12 +93,13 @@ def test_copy_skip_change_and_delete_extra(customer: Any, sandbox: Any) -> None:
     files = {f"orders-{n}.json.gz": _gz_lines(30, seed=n) for n in range(5)}
     for name, data in files.items():
         s3.put_object(Bucket=customer.bucket, Key=SRC + name, Body=data)
-    s3.put_object(Bucket=customer.bucket, Key=SRC + "nested/ignored.json.gz", Body=b"x")
+    s3.put_object(Bucket=customer.bucket, Key=SRC + "nested/not-gzip.json.gz", Body=b"x")
 
     first = _sync(customer)
     assert first["copied"] == 5 and first["skipped"] == 0
     assert first["bytes_written"] == sum(len(d) for d in files.values())
-    assert _dest(sandbox) == files  # byte-identical, names kept, nested folder not copied
+    assert _dest(sandbox) == files  # byte-identical, names kept, the unreadable file left out
+    assert list(first["skipped_files"]) == ["nested/not-gzip.json.gz"]
     writes = sandbox.writes
     assert writes and all(w.account_id == "121226" for w in writes)  # written as the role
 
@@ -237,3 +238,30 @@ def test_schema_validation_on_the_way(customer: Any, sandbox: Any) -> None:
     assert [json.loads(line)["id"] for line in written] == [
         json.loads(r)["id"] for n, r in enumerate(rows) if n != 3
     ]
+
+
+def test_an_imported_key_is_written_once_across_the_files_of_an_hour(
+    customer: Any, sandbox: Any
+) -> None:
+    row = {
+        "date_type": "DAILY", "date_code": "2026-03-07", "geo_type": "ZIP", "geo_code": "10001",
+        "sales_platform": "Target", "sales_platform_type": "SECONDARY", "country_code": "US",
+        "orders": 3, "sales": 30.0,
+    }  # fmt: skip
+    files = {
+        "a.json.gz": [row, {**row, "geo_code": "10002"}, {**row, "orders": 4}],  # repeat inside
+        "b.json.gz": [{**row, "geo_code": "10002", "orders": 9}],  # repeat across files
+    }
+    for name, rows in files.items():
+        body = gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode())
+        customer.s3_client().put_object(Bucket=customer.bucket, Key=SRC + name, Body=body)
+    summary = _sync(customer, settings={"schema": "imported", "on_invalid": "skip"})
+    assert (summary["rows_written"], summary["rows_rejected"]) == (2, 2)
+    written = [
+        json.loads(line)
+        for data in _dest(sandbox).values()
+        for line in gzip.decompress(data).splitlines()
+    ]
+    # each key once (which file's 10002 row came first depends on the order files finish)
+    assert sorted(r["geo_code"] for r in written) == ["10001", "10002"]
+    assert [r["orders"] for r in written if r["geo_code"] == "10001"] == [3]

@@ -4,17 +4,18 @@ WorkMagic skips files of 1.5 MB or more, and neither a customer's own exports (t
 BigQuery's ``EXPORT DATA`` can promise smaller files. Both flows hand the oversized object's
 stream to :func:`resplit_stream`, which reads its lines (gunzipping by magic bytes), optionally
 validates them against a schema, and writes them through the shared
-:class:`~workmagic_provider.files.part_writer.PartWriter` (design Decision 3: one part writer).
+:class:`~workmagic_provider.files.part_writer.PartWriter` (one part writer for every flow).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from workmagic_provider.files.jsonl import iter_lines
 from workmagic_provider.files.part_writer import Part, PartConsumer, PartWriter
 from workmagic_provider.files.sources import maybe_gunzip
+from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.schemas import SchemaOptions, ValidationReport, validate_json_lines
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 
@@ -46,12 +47,14 @@ def resplit_stream(
     schema: str | None = None,
     options: SchemaOptions | None = None,
     report: ValidationReport | None = None,
+    keys: UniqueKeys | None = None,
 ) -> list[Part]:
     """Read ``stream``'s JSON lines and write them as parts below ``max_part_bytes``.
 
     Without ``schema`` the lines are copied as they are (stripped of surrounding blanks); with
-    one they are validated and written re-serialised, invalid rows going to ``report``. Returns
-    the parts in order; ``consume(name, data)`` stored each of them.
+    one they are validated and written re-serialised, invalid rows going to ``report``, and a
+    row whose key ``keys`` saw before (in this or another file of the run) is rejected too.
+    Returns the parts in order; ``consume(name, data)`` stored each of them.
     """
     writer = PartWriter(
         name_for, consume, max_part_bytes=max_part_bytes, compresslevel=compresslevel
@@ -60,8 +63,16 @@ def resplit_stream(
     if schema:
         if report is None:
             report = ValidationReport(schema)
-        for row in validate_json_lines(lines, schema, report=report, options=options):
-            writer.write(row)
+        last = [0]  # the row validate_json_lines read last, i.e. the one whose line it yields
+
+        def numbered() -> Iterator[tuple[int, bytes | str]]:
+            for number, line in lines:
+                last[0] = number
+                yield number, line
+
+        for row in validate_json_lines(numbered(), schema, report=report, options=options):
+            if keys is None or keys.admit(report, last[0], row, where=source_uri):
+                writer.write(row, last[0])
     else:
         for number, line in lines:
             writer.write(line, number)

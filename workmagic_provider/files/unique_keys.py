@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Sequence
 
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY
@@ -33,9 +34,11 @@ class UniqueKeys:
         self.fields = tuple(fields)
         self.what = what
         self.repeats = 0
-        self._db = sqlite3.connect("", isolation_level=None)  # "" : a private temporary file
+        # "": a private temporary file; one connection shared by the threads of one sync
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
         self._db.execute("PRAGMA cache_size = -8192")  # 8 MiB of pages in memory at most
-        self._db.execute("CREATE TABLE seen (digest BLOB PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+        self._db.execute("CREATE TABLE seen (digest BLOB PRIMARY KEY, row TEXT) WITHOUT ROWID")
 
     @classmethod
     def for_schema(cls, schema: str) -> UniqueKeys | None:
@@ -47,19 +50,27 @@ class UniqueKeys:
     def key_of(self, row: dict[str, object]) -> tuple[object, ...]:
         return tuple(row.get(f) for f in self.fields)
 
-    def first_row_of(self, key: tuple[object, ...], row: int) -> int | None:
+    def first_row_of(self, key: tuple[object, ...], row: str) -> str | None:
         """``None`` if ``key`` is new (it is remembered for ``row``), else the row that had it."""
         digest = hashlib.blake2b(json.dumps(key, default=str).encode(), digest_size=16).digest()
-        cursor = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (digest, row))
-        if cursor.rowcount == 1:
-            return None
-        (first,) = self._db.execute("SELECT row FROM seen WHERE digest = ?", (digest,)).fetchone()
-        return int(first)
+        with self._lock:
+            cursor = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (digest, row))
+            if cursor.rowcount == 1:
+                return None
+            (first,) = self._db.execute(
+                "SELECT row FROM seen WHERE digest = ?", (digest,)
+            ).fetchone()
+        return str(first)
 
-    def admit(self, report: ValidationReport, row: int, line: bytes) -> bool:
-        """Whether validated ``line`` of ``row`` may be written; a repeat goes to ``report``."""
+    def admit(
+        self, report: ValidationReport, row: int, line: bytes, where: str | None = None
+    ) -> bool:
+        """Whether validated ``line`` of ``row`` may be written; a repeat goes to ``report``.
+
+        ``where`` names the input when one key set serves several (the files of a sync).
+        """
         key = self.key_of(json.loads(line))
-        first = self.first_row_of(key, row)
+        first = self.first_row_of(key, f"{where} row {row}" if where else f"row {row}")
         if first is None:
             return True
         self.repeats += 1
@@ -68,7 +79,7 @@ class UniqueKeys:
         report.add(
             row,
             self.fields[0] if len(self.fields) == 1 else ROW,
-            f"duplicate {self.what} ({shown}): row {first} already has it; WorkMagic keeps one "
+            f"duplicate {self.what} ({shown}): {first} already has it; WorkMagic keeps one "
             "row per key, so the second would replace the first",
         )
         return False

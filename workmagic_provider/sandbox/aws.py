@@ -12,6 +12,9 @@ moto accepts any ExternalId and lets any key write anywhere. A thin WSGI middlew
   anything (bucket creation, inspection). Other buckets are untouched.
 * Every allowed write is recorded as :class:`S3Write` (method, key, access key id) so tests can
   prove which credentials wrote an object; AssumeRole calls and denials are recorded too.
+* A role's keys may read another bucket (directly or as a copy source) only after
+  :meth:`WorkMagicGate.grant_read` (a customer granting WorkMagic's role read on its bucket);
+  WorkMagic's documented setup grants none, so by default a server-side copy is AccessDenied.
 
 Only the sandbox's test values pass through here; none of this is a security boundary.
 """
@@ -225,6 +228,7 @@ class WorkMagicGate:
         self._writes: list[S3Write] = []
         self._assumes: list[AssumeRoleRecord] = []
         self._denials: list[Denial] = []
+        self._readable: set[str] = set()
         #: called after every recorded write (fault-injection tests stop the server from here)
         self.write_listeners: list[Callable[[S3Write], None]] = []
         #: set while the server is stopped: requests still in flight on kept-alive connections
@@ -235,6 +239,19 @@ class WorkMagicGate:
     def issue_role(self, role: IssuedRole) -> None:
         with self._lock:
             self._roles[role.role_arn] = role
+
+    def grant_read(self, bucket: str) -> None:
+        """Let WorkMagic's roles read ``bucket`` (list, get, copy from)."""
+        with self._lock:
+            self._readable.add(bucket)
+
+    def revoke_reads(self) -> None:
+        with self._lock:
+            self._readable.clear()
+
+    def _may_read(self, bucket: str) -> bool:
+        with self._lock:
+            return bucket in self._readable
 
     def clear_records(self) -> None:
         """Forget recorded writes, AssumeRole calls and denials (keys stay valid)."""
@@ -297,6 +314,12 @@ class WorkMagicGate:
         bucket, key = self._bucket_and_key(environ, path)
         if bucket == self.bucket and service in (None, "s3"):
             return self._s3(environ, start_response, key, access_key_id)
+        if bucket and service in (None, "s3") and self.account_of_key(access_key_id or ""):
+            method = environ.get("REQUEST_METHOD", "GET")
+            if method not in ("GET", "HEAD") or not self._may_read(bucket):
+                resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
+                self._deny(Denial("s3", method, resource, access_key_id, "no grant on the bucket"))
+                return _s3_access_denied(start_response, resource, method == "HEAD")
         return self.app(environ, start_response)
 
     def _bucket_and_key(self, environ: dict[str, Any], path: str) -> tuple[str | None, str]:
@@ -412,6 +435,8 @@ class WorkMagicGate:
                 src_bucket, _, src_key = src.partition("/")
                 if src_bucket == self.bucket and not src_key.startswith(prefix):
                     return action, [], f"copy source outside {prefix}"
+                if src_bucket != self.bucket and not self._may_read(src_bucket):
+                    return action, [], f"copy source bucket {src_bucket} not readable by the role"
             writes = [key] if method in ("PUT", "POST", "DELETE") else []
             return action, writes, None
         # bucket-level requests
@@ -549,6 +574,7 @@ class AwsSandboxServer:
             response.read()
         if self.gate is not None:
             self.gate.clear_records()
+            self.gate.revoke_reads()
         self._create_bucket()
 
     # ------------------------------------------------------------------ facts
@@ -571,6 +597,13 @@ class AwsSandboxServer:
         )
         self._gate.issue_role(role)
         return role
+
+    def grant_read(self, bucket: str) -> None:
+        """Let the issued roles read ``bucket`` (the customer granted WorkMagic's role read)."""
+        self._gate.grant_read(bucket)
+
+    def revoke_reads(self) -> None:
+        self._gate.revoke_reads()
 
     @property
     def _gate(self) -> WorkMagicGate:
