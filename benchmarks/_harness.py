@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+#: Cached venvs of the tools we compare with (``.gitignore``d).
+WORK = Path(__file__).resolve().parent / ".work"
 
 
 @dataclass
@@ -92,3 +97,29 @@ def _fmt(value: object) -> str:
 
 def python() -> str:
     return sys.executable
+
+
+def tool_python(name: str, requirements: Sequence[str]) -> Path:
+    """The interpreter of ``benchmarks/.work/<name>``, a venv holding exactly ``requirements``.
+
+    Tools we compare with live outside the project's venv, so neither their pins nor ours
+    bend the other. Built once with uv (warm cache: seconds), rebuilt when the pins change.
+    """
+    venv = WORK / name
+    stamp = venv / "requirements.txt"
+    wanted = "\n".join(requirements) + "\n"
+    if stamp.exists() and stamp.read_text() == wanted:
+        return venv / "bin" / "python"
+    shutil.rmtree(venv, ignore_errors=True)
+    print(f"creating {venv} ({' '.join(requirements)}, once)", file=sys.stderr, flush=True)
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv") or "uv"
+    for argv in (
+        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
+        [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), *requirements],
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
+    stamp.write_text(wanted)
+    return venv / "bin" / "python"

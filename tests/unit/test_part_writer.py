@@ -6,11 +6,15 @@ import gzip
 import json
 import random
 import tracemalloc
+import zlib
 
 import pytest
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+from workmagic_provider.files.gzip_codec import compressobj
 from workmagic_provider.files.part_writer import PartWriter, gzip_bound
+
+pytestmark = pytest.mark.usefixtures("gzip_codec")  # zlib and ISA-L alike
 
 
 def _collect(
@@ -124,3 +128,21 @@ def test_large_but_compressible_row_is_written_not_refused() -> None:
     parts, store = _collect(rows, 8_000)
     assert all(len(store[p.name]) < 8_000 for p in parts)
     assert [line for p in parts for line in gzip.decompress(store[p.name]).splitlines()] == rows
+
+
+def test_isal_is_used_where_installed_and_writes_standard_gzip(gzip_codec: str) -> None:
+    rows = _random_rows(2000)
+    data = b"".join(row + b"\n" for row in rows)
+    fast = compressobj(6)
+    written = fast.compress(data) + fast.flush(zlib.Z_FINISH)
+    plain = zlib.compressobj(6, zlib.DEFLATED, 31)
+    assert gzip.decompress(written) == data
+    assert (written == plain.compress(data) + plain.flush()) is (gzip_codec == "zlib")
+
+
+@pytest.mark.parametrize("level", range(1, 10))
+def test_output_stays_under_the_bound_for_random_bytes(level: int) -> None:
+    data = random.Random(level).randbytes(300_000)
+    packer = compressobj(level)
+    written = packer.compress(data) + packer.flush(zlib.Z_SYNC_FLUSH)
+    assert len(written) <= gzip_bound(len(data)) + 10  # the gzip header, not yet the trailer

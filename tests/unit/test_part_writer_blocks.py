@@ -11,6 +11,8 @@ import pytest
 from workmagic_provider.exceptions import WorkMagicInputError
 from workmagic_provider.files.part_writer import PartWriter
 
+pytestmark = pytest.mark.usefixtures("gzip_codec")  # zlib and ISA-L alike
+
 
 def _rows(count: int, seed: int = 1) -> list[bytes]:
     rng = random.Random(seed)

@@ -7,7 +7,9 @@ size so far) when that bound could cross the limit. The decisions depend only on
 on when zlib happens to return output, so :meth:`PartWriter.write` row by row and
 :meth:`PartWriter.write_block` produce the same bytes. Memory is one part (at most the limit)
 plus a small input buffer, whatever the input size. Output is byte-for-byte deterministic (gzip
-header with mtime 0), so a re-run produces identical objects.
+header with mtime 0), so a re-run produces identical objects. The compressor is ISA-L's where
+installed, else zlib's (:mod:`.gzip_codec`); it is always fed the byte stream in the same
+fixed-size chunks, as ISA-L's output (unlike zlib's) depends on how its input is split.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+from workmagic_provider.files.gzip_codec import compressobj
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, HARD_LIMIT_BYTES
 
 _GZIP_WRAPPER_BYTES = 18  # 10-byte header + 8-byte trailer
@@ -49,7 +52,9 @@ PartConsumer = Callable[[str, bytes], str]
 OversizedConsumer = Callable[[int | None, bytes, str], None]
 
 
-def oversized_reason(row: bytes, max_part_bytes: int, compresslevel: int = 6) -> str | None:
+def oversized_reason(
+    row: bytes, max_part_bytes: int, compresslevel: int = 6, fast: bool | None = None
+) -> str | None:
     """Why ``row`` cannot fit in a part of its own under ``max_part_bytes``, or ``None``.
 
     Cheap for every row that fits by its worst case; only a row that might not is compressed
@@ -58,7 +63,7 @@ def oversized_reason(row: bytes, max_part_bytes: int, compresslevel: int = 6) ->
     size = len(row) + 1
     if gzip_bound(size) + _GZIP_WRAPPER_BYTES < max_part_bytes:
         return None
-    zip_ = zlib.compressobj(compresslevel, zlib.DEFLATED, 31)
+    zip_ = compressobj(compresslevel, fast)
     emitted = len(zip_.compress(row + b"\n")) + len(zip_.flush(zlib.Z_SYNC_FLUSH))
     if emitted + _GZIP_WRAPPER_BYTES < max_part_bytes:
         return None
@@ -88,7 +93,8 @@ class PartWriter:
     ``name_for(index)`` names part ``index`` (deterministic, see ``standards.part_name``);
     ``consume(name, data)`` stores a finished part and returns its location.
     ``on_oversized`` receives a row too large for any part (:func:`oversized_reason`), which
-    is then left out; without it such a row raises :class:`WorkMagicInputError`.
+    is then left out; without it such a row raises :class:`WorkMagicInputError`. ``fast``
+    picks ISA-L (``True``) or zlib (``False``); the default is ISA-L where installed.
     """
 
     def __init__(
@@ -99,6 +105,7 @@ class PartWriter:
         max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
         compresslevel: int = 6,
         on_oversized: OversizedConsumer | None = None,
+        fast: bool | None = None,
     ) -> None:
         if not 1024 <= max_part_bytes <= HARD_LIMIT_BYTES:
             raise WorkMagicConfigError(
@@ -112,26 +119,35 @@ class PartWriter:
         self._limit = max_part_bytes
         self._level = compresslevel
         self._on_oversized = on_oversized
+        self._fast = fast
         self.parts: list[Part] = []
         self._start_part()
 
     # -- part lifecycle -------------------------------------------------------------------
     def _start_part(self) -> None:
-        self._zip = zlib.compressobj(self._level, zlib.DEFLATED, 31)  # 31: gzip wrapper, mtime 0
+        self._zip = compressobj(self._level, self._fast)
         self._out: list[bytes] = []
         self._emitted = 0  # compressed bytes produced so far for this part
         self._flushed = 0  # compressed size of this part at its last sync flush (exact)
         self._unflushed = 0  # raw bytes given to zlib (or buffered) since the last flush
-        self._buffer: list[bytes] = []
-        self._buffered = 0
+        self._pending = bytearray()  # raw bytes not yet given to the compressor
         self._rows = 0
         self._raw = 0
 
+    def _feed_chunks(self) -> None:
+        """Give the compressor every whole chunk pending, one call per chunk."""
+        pending = self._pending
+        whole = len(pending) - len(pending) % _FEED_CHUNK
+        with memoryview(pending) as view:
+            for start in range(0, whole, _FEED_CHUNK):
+                self._emit(self._zip.compress(view[start : start + _FEED_CHUNK]))
+        del pending[:whole]
+
     def _feed_buffer(self) -> None:
-        if self._buffer:
-            self._emit(self._zip.compress(b"".join(self._buffer)))
-            self._buffer.clear()
-            self._buffered = 0
+        """Give the compressor the rest pending (before a flush)."""
+        if self._pending:
+            self._emit(self._zip.compress(self._pending))
+            self._pending.clear()
 
     def _emit(self, chunk: bytes) -> None:
         if chunk:
@@ -179,18 +195,19 @@ class PartWriter:
             if self._would_overflow(size):
                 self._write_oversized_row(row, size, row_number)
                 return
-        self._buffer.append(row)
-        self._buffer.append(b"\n")
-        self._buffered += size
+        pending = self._pending
+        pending += row
+        pending += b"\n"
         self._unflushed += size
         self._rows += 1
         self._raw += size
-        if self._buffered >= _FEED_CHUNK:
-            self._feed_buffer()
+        if len(pending) >= _FEED_CHUNK:
+            self._feed_chunks()
 
     def _write_oversized_row(self, row: bytes, size: int, row_number: int | None) -> None:
         """A row whose worst case alone exceeds the limit: compress it and check the real size."""
-        self._buffer.extend((row, b"\n"))
+        self._pending += row
+        self._pending += b"\n"
         self._rows += 1
         self._raw += size
         self._unflushed = size
@@ -210,8 +227,8 @@ class PartWriter:
         found with one ``rfind`` and handed to zlib in one call; only the row that would cross
         the bound goes through :meth:`write` (flush, maybe a new part). That equivalence holds
         because the bound grows with the raw bytes added (if the last row of a run fits, every
-        row before it fitted too) and because deflate output does not depend on how its input
-        is split between calls -- except at level 0 (stored blocks), where this method simply
+        row before it fitted too) and because the compressor gets the same chunks either way --
+        except at level 0 (zlib's stored blocks follow the calls), where this method simply
         writes row by row. ``row_numbers`` name the rows in errors (a row too big for a part).
         """
         if block and not block.endswith(b"\n"):
@@ -226,8 +243,9 @@ class PartWriter:
             cut = end if end - start <= room else block.rfind(b"\n", start, start + room) + 1
             if cut > start:  # rows [start, cut) fit as they are: one zlib call
                 rows = block.count(b"\n", start, cut)
-                self._feed_buffer()
-                self._emit(self._zip.compress(block[start:cut]))
+                with memoryview(block) as view:
+                    self._pending += view[start:cut]
+                self._feed_chunks()
                 self._unflushed += cut - start
                 self._raw += cut - start
                 self._rows += rows
