@@ -9,7 +9,7 @@ If pandas is not installed, the baseline is the standard library's ``csv`` + ``j
 Each side runs in its own process; peak memory is its peak RSS (plus worker processes' for ours).
 The input is generated here (never in tests): one row per (day, ZIP), money written ``$1,234.50``.
 
-    python benchmarks/bench_files.py [--sizes 100000,1000000] [--workers auto|N] [--json]
+    python benchmarks/bench_files.py [--sizes 100000,1000000] [--json]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def generate(path: Path, rows: int) -> None:
             )
 
 
-def child_ours(source: str, out: str, workers: int | None) -> dict[str, object]:
+def child_ours(source: str, out: str) -> dict[str, object]:
     import logging
 
     from workmagic_provider.files.pipeline import upload_lines
@@ -70,7 +70,6 @@ def child_ours(source: str, out: str, workers: int | None) -> dict[str, object]:
         flow="files",
         sink=LocalDirSink(out, folder.prefix),
         report=report,
-        workers=workers,
     )
     return {
         "rows": result.rows_written,
@@ -78,8 +77,6 @@ def child_ours(source: str, out: str, workers: int | None) -> dict[str, object]:
         "seconds": time.perf_counter() - started,
         "parts": len(result.parts),
         "max_part_bytes": max(p.bytes for p in result.parts),
-        "workers": result.workers,
-        "workers_mb": result.workers * result.worker_peak_rss_kib / 1024,
         "cleaned": reader.cleaned,
     }
 
@@ -110,24 +107,22 @@ def child_baseline(source: str, out: str) -> dict[str, object]:
     return {"rows": rows, "seconds": time.perf_counter() - started, "baseline": kind}
 
 
-def measure(side: str, source: Path, out: Path, workers: str) -> dict[str, object]:
+def measure(side: str, source: Path, out: Path) -> dict[str, object]:
     out.mkdir()
-    argv = [python(), __file__, "--child", side, "--workers", workers, str(source), str(out)]
+    argv = [python(), __file__, "--child", side, str(source), str(out)]
     run = run_child(argv)
     shutil.rmtree(out)
     seconds = float(run.report["seconds"])
     return {
         **run.report,
         "rows_per_s": float(run.report["rows"]) / seconds,
-        "peak_rss_mb": run.peak_rss_mb + float(run.report.get("workers_mb", 0.0)),
-        "main_rss_mb": run.peak_rss_mb,
+        "peak_rss_mb": run.peak_rss_mb,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--workers", default="auto", help="ours: worker processes (auto or N)")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.add_argument("--child", choices=("ours", "baseline"))
     parser.add_argument("source", nargs="?")
@@ -135,8 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         if args.child == "ours":
-            workers = None if args.workers == "auto" else int(args.workers)
-            report = child_ours(args.source, args.out, workers)
+            report = child_ours(args.source, args.out)
         else:
             report = child_baseline(args.source, args.out)
         print(json.dumps(report))
@@ -150,7 +144,7 @@ def main() -> None:
             source = work / f"imported-{size}.csv"
             generate(source, size)
             for side in ("ours", "baseline"):
-                run = measure(side, source, work / f"out-{side}-{size}", args.workers)
+                run = measure(side, source, work / f"out-{side}-{size}")
                 assert run["rows"] == size, run
                 results[f"{side}-{size}"] = run
             source.unlink()
@@ -166,7 +160,6 @@ def main() -> None:
                 float(ours["rows_per_s"]),
                 float(base["rows_per_s"]),
                 float(ours["rows_per_s"]) / float(base["rows_per_s"]),
-                float(ours["main_rss_mb"]),
                 float(ours["peak_rss_mb"]),
                 float(base["peak_rss_mb"]),
                 ours["parts"],
@@ -175,7 +168,7 @@ def main() -> None:
         )
     last = results[f"ours-{sizes[-1]}"]
     print(
-        f"bench_files on {machine()}; ours with {last['workers']} worker processes; "
+        f"bench_files on {machine()}; ours in one process; "
         f"baseline: {results[f'baseline-{sizes[-1]}']['baseline']} (no cleaning, no validation)"
     )
     print_table(
@@ -184,8 +177,7 @@ def main() -> None:
             "ours rows/s",
             "baseline rows/s",
             "ratio",
-            "ours main MB",
-            "ours total MB",
+            "ours MB",
             "baseline MB",
             "parts",
             "max part B",
@@ -196,11 +188,10 @@ def main() -> None:
         "benchmark": "files",
         "machine": machine(),
         "baseline": results[f"baseline-{sizes[-1]}"]["baseline"],
-        "workers": last["workers"],
         "throughput_ratio": {str(s): row[3] for s, row in zip(sizes, table, strict=True)},
         "rows_per_s": {str(s): row[1] for s, row in zip(sizes, table, strict=True)},
-        "peak_mb": {str(s): row[5] for s, row in zip(sizes, table, strict=True)},
-        "baseline_peak_mb": {str(s): row[6] for s, row in zip(sizes, table, strict=True)},
+        "peak_mb": {str(s): row[4] for s, row in zip(sizes, table, strict=True)},
+        "baseline_peak_mb": {str(s): row[5] for s, row in zip(sizes, table, strict=True)},
     }
     if len(sizes) > 1:
         growth = float(last["peak_rss_mb"]) / float(results[f"ours-{sizes[0]}"]["peak_rss_mb"])
