@@ -80,3 +80,17 @@ def only_part(names: Any, stamp: str, flow: str) -> str:
     [name] = list(names)
     assert single_part(stamp, flow).fullmatch(name.rsplit("/", 1)[-1]), name
     return str(name)
+
+
+#: One valid imported (aggregated) sales row; tests vary its key or measures with ``{**ROW, ...}``.
+IMPORTED_ROW: dict[str, Any] = {
+    "date_type": "DAILY",
+    "date_code": "2026-03-07",
+    "geo_type": "ZIP",
+    "geo_code": "10001",
+    "sales_platform": "Target",
+    "sales_platform_type": "SECONDARY",
+    "country_code": "US",
+    "orders": 3,
+    "sales": 30.0,
+}

@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 import pytest
+from dag_helpers import IMPORTED_ROW
 
 from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.standards import HARD_LIMIT_BYTES
@@ -243,11 +244,7 @@ def test_schema_validation_on_the_way(customer: Any, sandbox: Any) -> None:
 def test_an_imported_key_is_written_once_across_the_files_of_an_hour(
     customer: Any, sandbox: Any
 ) -> None:
-    row = {
-        "date_type": "DAILY", "date_code": "2026-03-07", "geo_type": "ZIP", "geo_code": "10001",
-        "sales_platform": "Target", "sales_platform_type": "SECONDARY", "country_code": "US",
-        "orders": 3, "sales": 30.0,
-    }  # fmt: skip
+    row = IMPORTED_ROW
     files = {
         "a.json.gz": [row, {**row, "geo_code": "10002"}, {**row, "orders": 4}],  # repeat inside
         "b.json.gz": [{**row, "geo_code": "10002", "orders": 9}],  # repeat across files

@@ -7,14 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from dag_helpers import IMPORTED_ROW
 
 from workmagic_provider.cli import main
 
-ROW = {
-    "date_type": "DAILY", "date_code": "2026-03-07", "geo_type": "ZIP", "geo_code": "10001",
-    "sales_platform": "Walmart", "sales_platform_type": "SECONDARY", "country_code": "US",
-    "orders": 3, "sales": 30.0,
-}  # fmt: skip
+ROW = IMPORTED_ROW
 
 
 def test_convert_rejects_a_repeated_imported_key(

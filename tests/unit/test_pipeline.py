@@ -7,6 +7,8 @@ import gzip
 import json
 from pathlib import Path
 
+from dag_helpers import IMPORTED_ROW
+
 from workmagic_provider.files.part_writer import PartWriter
 from workmagic_provider.files.pipeline import upload_lines
 from workmagic_provider.files.sinks import LocalDirSink
@@ -71,11 +73,8 @@ def test_batched_pipeline_equals_row_by_row_validation(tmp_path: Path) -> None:
 
 
 def _imported(geo: str, orders: int, country: str = "US") -> bytes:
-    row = {
-        "date_type": "DAILY", "date_code": "2026-03-07", "geo_type": "ZIP", "geo_code": geo,
-        "sales_platform": "Walmart", "sales_platform_type": "SECONDARY",
-        "country_code": country, "orders": orders, "sales": orders * 10.0,
-    }  # fmt: skip
+    row = {**IMPORTED_ROW, "geo_code": geo, "country_code": country}
+    row.update(orders=orders, sales=orders * 10.0)
     return json.dumps(row).encode()
 
 

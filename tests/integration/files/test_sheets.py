@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from dag_helpers import IMPORTED_ROW
 from werkzeug import Request, Response
 
-from workmagic_provider.exceptions import WorkMagicInputError, WorkMagicValidationError
+from workmagic_provider.exceptions import WorkMagicValidationError
 from workmagic_provider.operators.sheets import ImportedSalesToGoogleSheetOperator
 
 pytestmark = pytest.mark.integration
@@ -131,103 +132,7 @@ def test_order_level_rows_are_aggregated_weekly(sheets: FakeSheets, httpserver: 
 def test_more_than_the_sheet_limit_is_refused_with_guidance(
     sheets: FakeSheets, httpserver: Any
 ) -> None:
-    row = {
-        "date_type": "DAILY",
-        "date_code": "2026-03-02",
-        "geo_type": "ZIP",
-        "sales_platform": "Retail",
-        "sales_platform_type": "SECONDARY",
-        "country_code": "US",
-        "orders": 1,
-        "sales": 1,
-    }
-    rows = [
-        {**row, "geo_code": f"{n % 100000:05d}", "date_code": f"2026-03-{1 + n // 100000:02d}"}
-        for n in range(100_001)
-    ]
-    with pytest.raises(WorkMagicInputError, match=r"fewer than 100,000 lines.*Sync now"):
-        _operator(httpserver, rows=rows).execute({})
-    assert sheets.calls == []  # nothing was touched
-
-
-def test_invalid_rows_fail_before_touching_the_sheet(sheets: FakeSheets, httpserver: Any) -> None:
-    with pytest.raises(WorkMagicValidationError) as caught:
-        _operator(httpserver, source=str(DATA / "fail_bad_enums.csv")).execute({})
-    assert [(e.row, e.field) for e in caught.value.report.errors][:2] == [
-        (3, "date_type"),
-        (4, "geo_type"),
-    ]
-    assert sheets.calls == []
-    summary = _operator(
-        httpserver, source=str(DATA / "fail_bad_enums.csv"), on_invalid="skip"
-    ).execute({})
-    assert (summary["rows_written"], summary["rejected"]) == (1, 5)
-
-
-def test_example_dag_refreshes_the_sheet_with_the_days_file(
-    sheets: FakeSheets,
-    httpserver: Any,
-    example_dag: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from datetime import datetime, timezone
-
-    from dag_helpers import run_hour, xcom_return
-
-    hour = datetime(2026, 3, 8, 2, tzinfo=timezone.utc)
-    root = tmp_path / "sales"
-    root.mkdir()
-    (root / "2026-03-08.csv").write_bytes((DATA / "imported_labels_semicolon.csv").read_bytes())
-    (root / "2026-03-07.csv").write_text("not the run's day\n")
-    anonymous = {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True}}
-    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", json.dumps(anonymous))
-    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SHEET_ID", SHEET)
-    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SALES_ROOT", str(root))
-    monkeypatch.setenv("AIRFLOW_VAR_WORKMAGIC_SHEETS_API_ENDPOINT", httpserver.url_for("/"))
-
-    run = run_hour(example_dag("workmagic_imported_sheet"), hour)
-    assert run.state == "success"
-    assert xcom_return(run, "refresh_sheet") == {
-        "spreadsheet_id": SHEET,
-        "tab": "Sales data",
-        "rows": 9,
-        "rows_written": 9,
-        "rejected": 0,
-    }
-    assert [(m, p) for m, p, _ in sheets.calls] == [
-        ("GET", f"/v4/spreadsheets/{SHEET}"),
-        ("POST", f"/v4/spreadsheets/{SHEET}/values/'Sales data':clear"),
-        ("PUT", f"/v4/spreadsheets/{SHEET}/values/'Sales data'!A1"),
-    ]
-    # what the server received: labels first, then the 9 validated rows of the run's day
-    assert len(sheets.values) == 10
-    assert sheets.values[0] == [
-        "Date Type",
-        "Date Code",
-        "Geo Type",
-        "Geo Code",
-        "Geo Name",
-        "Sales Platform",
-        "Platform Type",
-        "Country Code",
-        "Orders",
-        "Sales",
-        "Profit",
-        "New Customer Orders",
-        "New Customer Sales",
-    ]
-    assert sheets.values[2] == CLEANED_ROW_2
-
-
-def test_a_repeated_primary_key_never_reaches_the_sheet_twice(
-    sheets: FakeSheets, httpserver: Any
-) -> None:
-    row = {
-        "date_type": "DAILY", "date_code": "2026-03-07", "geo_type": "ZIP", "geo_code": "10001",
-        "sales_platform": "Target", "sales_platform_type": "SECONDARY", "country_code": "US",
-        "orders": 3, "sales": 30.0,
-    }  # fmt: skip
+    row = IMPORTED_ROW
     rows = [row, {**row, "geo_code": "10002"}, {**row, "orders": 5, "sales": 50.0}]
     with pytest.raises(WorkMagicValidationError) as caught:
         _operator(httpserver, rows=rows).execute({})
