@@ -336,9 +336,9 @@ def _audit(args: argparse.Namespace, first: Any, last: Any) -> Any:
     except WorkMagicConfigError:
         raise
     except Exception as err:  # the bucket cannot be read: access, network, no such bucket
-        text = f"{type(err).__name__}: {err}"
-        for secret in settings.secrets:
-            text = text.replace(secret, "***")
+        from workmagic_provider.redaction import redact
+
+        text = redact(f"{type(err).__name__}: {err}", settings.secrets)
         raise WorkMagicConfigError(f"could not read WorkMagic's bucket: {text}") from None
     return report
 
