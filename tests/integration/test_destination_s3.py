@@ -92,7 +92,7 @@ def test_wrong_external_id_is_refused_with_a_message_that_names_the_role(
     s3_env, airflow_connections
 ):
     sandbox = s3_env
-    airflow_connections(external_id=WRONG_EXTERNAL_ID)
+    airflow_connections(external_id_secret=WRONG_EXTERNAL_ID)
     hook = WorkMagicHook()
 
     ok, message = hook.test_connection()
