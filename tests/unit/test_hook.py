@@ -229,13 +229,9 @@ def test_destination_cloud(monkeypatch):
 
 
 def test_destination_cloud_inferred_when_not_set(monkeypatch):
-    set_conn(
-        monkeypatch, "wm_a", account_id="1", role_arn=ROLE_ARN, external_id_secret=EXTERNAL_ID
-    )
+    set_conn(monkeypatch, "wm_a", account_id="1", role_arn=ROLE_ARN, external_id_secret=EXTERNAL_ID)
     assert WorkMagicHook("wm_a").destination_cloud() == "s3"
-    set_conn(
-        monkeypatch, "wm_b", account_id="1", gcs_account_email="a@b.iam.gserviceaccount.com"
-    )
+    set_conn(monkeypatch, "wm_b", account_id="1", gcs_account_email="a@b.iam.gserviceaccount.com")
     assert WorkMagicHook("wm_b").destination_cloud() == "gcs"
     set_conn(monkeypatch, "wm_c", account_id="1")
     with pytest.raises(WorkMagicConfigError, match="field cloud"):
