@@ -96,3 +96,34 @@ def test_a_connection_with_the_deprecated_key_is_shown_in_clear(api_client, sand
     )
     assert response.status_code == 200, response.text
     assert json.loads(_shown(api_client)["extra"])["external_id"] == DEPRECATED_EXTERNAL_ID
+
+
+@pytest.fixture
+def stored_issued(api_client, clean_sandbox, airflow_connections):
+    """The sandbox's connection with the External ID the sandbox issued, stored in the DB."""
+    conn = clean_sandbox.connection_dicts()["workmagic_default"]
+    api_client.delete(f"/api/v2/connections/{CONN_ID}")
+    body = {
+        "connection_id": CONN_ID,
+        "conn_type": "workmagic",
+        "password": conn["password"],
+        "extra": json.dumps(conn["extra"]),
+    }
+    assert api_client.post("/api/v2/connections", json=body).status_code == 201
+    yield conn
+    api_client.delete(f"/api/v2/connections/{CONN_ID}")
+
+
+@pytest.mark.filterwarnings("ignore:ProvidersManager.hooks is deprecated")
+def test_the_test_button_of_a_saved_connection_works_with_the_hidden_external_id(
+    api_client, clean_sandbox, stored_issued
+):
+    """The edit form sends back the ``***`` it shows; Airflow restores the stored value."""
+    shown = _shown(api_client)
+    assert json.loads(shown["extra"])["external_id_secret"] == "***"
+    body = {k: shown[k] for k in ("connection_id", "conn_type", "password", "extra")}
+    response = api_client.post("/api/v2/connections/test", json=body)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["status"] is True, result
+    assert clean_sandbox.external_id not in result["message"]
