@@ -183,7 +183,7 @@ def test_region_verify_and_config_extras_of_the_customer_connection_reach_the_ro
     aws["extra"].update(
         region_name="eu-west-1",  # the customer's own region; WorkMagic's bucket is us-east-1
         verify=False,
-        config_kwargs={"connect_timeout": 7, "retries": {"max_attempts": 2}},
+        config_kwargs={"connect_timeout": 7, "read_timeout": 11},
     )
     monkeypatch.setenv(f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}", json.dumps(aws))
     hook = WorkMagicHook()
@@ -191,7 +191,7 @@ def test_region_verify_and_config_extras_of_the_customer_connection_reach_the_ro
     client = s3.get_conn()
     assert client.meta.region_name == "us-east-1"
     assert client.meta.config.connect_timeout == 7
-    assert client.meta.config.retries["max_attempts"] == 2
+    assert client.meta.config.read_timeout == 11
     assert s3.verify is False and s3.caller.verify is False
     key = hook.hour_folder(HOUR).part_key("upload", 0)
     client.put_object(Bucket=hook.settings.bucket, Key=key, Body=BODY)
