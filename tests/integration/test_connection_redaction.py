@@ -10,8 +10,6 @@ import json
 
 import pytest
 
-from workmagic_provider.sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
-
 pytestmark = [pytest.mark.integration]
 
 CONN_ID = "workmagic_redaction_check"
@@ -67,7 +65,7 @@ def test_the_rest_api_hides_the_external_id_and_shows_the_service_account(
     assert extra["gcs_account_email"] == stored["extra"]["gcs_account_email"]
     assert extra["role_arn"] == sandbox.role_arn
     text = json.dumps(shown)
-    for secret in (STORED_EXTERNAL_ID, ENRICH_API_KEY, ORDERS_API_KEY):
+    for secret in (STORED_EXTERNAL_ID, stored["password"], stored["extra"]["orders_api_key"]):
         assert secret not in text
 
 
@@ -81,7 +79,7 @@ def test_saving_the_form_back_keeps_the_stored_external_id(api_client, sandbox, 
 
     saved = Connection.get_connection_from_secrets(CONN_ID)
     assert saved.extra_dejson["external_id_secret"] == STORED_EXTERNAL_ID
-    assert saved.password == ENRICH_API_KEY
+    assert saved.password == stored["password"]
     assert saved.description == "edited in the form"
 
 

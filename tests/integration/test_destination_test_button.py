@@ -16,14 +16,6 @@ from typing import Any
 
 import pytest
 
-from workmagic_provider.sandbox.launcher import (
-    AWS_CONN_ID,
-    CUSTOMER_SECRET_ACCESS_KEY,
-    ENRICH_API_KEY,
-    GCP_CONN_ID,
-    ORDERS_API_KEY,
-)
-
 pytestmark = [
     pytest.mark.integration,
     # Airflow's own ORM Connection.get_hook still calls ProvidersManager.hooks.
@@ -58,11 +50,28 @@ def iam_user(clean_sandbox, monkeypatch) -> dict[str, str]:
     arn = iam.create_user(UserName="airflow-uploader")["User"]["Arn"]
     key = iam.create_access_key(UserName="airflow-uploader")["AccessKey"]
     user = {"arn": arn, "key_id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
-    _set_aws_connection(monkeypatch, clean_sandbox.s3_endpoint, user)
+    _set_aws_connection(monkeypatch, clean_sandbox, clean_sandbox.s3_endpoint, user)
     return user
 
 
-def _set_aws_connection(monkeypatch, endpoint: str, user: dict[str, str]) -> None:
+def _secrets(sandbox) -> list[str]:
+    """Every secret of the sandbox's connections (keys, External ID, API keys)."""
+    conns = sandbox.connection_dicts()
+    workmagic = conns["workmagic_default"]
+    aws = conns[workmagic["extra"]["aws_conn_id"]]
+    return [
+        sandbox.external_id,
+        workmagic["password"],
+        workmagic["extra"]["orders_api_key"],
+        aws["password"],
+    ]
+
+
+def _conn_id(sandbox, field: str) -> str:
+    return sandbox.connection_dicts()["workmagic_default"]["extra"][field]
+
+
+def _set_aws_connection(monkeypatch, sandbox, endpoint: str, user: dict[str, str]) -> None:
     conn = {
         "conn_type": "aws",
         "login": user["key_id"],
@@ -73,7 +82,8 @@ def _set_aws_connection(monkeypatch, endpoint: str, user: dict[str, str]) -> Non
             "service_config": {"sts": {"endpoint_url": endpoint}},
         },
     }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}", json.dumps(conn))
+    conn_id = _conn_id(sandbox, "aws_conn_id")
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
 
 
 def _body(sandbox, **extra):
@@ -93,13 +103,7 @@ def _test(api_client, body) -> dict[str, Any]:
 
 
 def _assert_no_secret(message: str, sandbox, *more: str) -> None:
-    for secret in (
-        sandbox.external_id,
-        ENRICH_API_KEY,
-        ORDERS_API_KEY,
-        CUSTOMER_SECRET_ACCESS_KEY,
-        *more,
-    ):
+    for secret in (*_secrets(sandbox), *more):
         assert secret not in message
 
 
@@ -200,7 +204,7 @@ def refusing_endpoint(clean_sandbox, request) -> Iterator[str]:
 def test_each_s3_right_is_checked(
     clean_sandbox, api_client, iam_user, monkeypatch, refusing_endpoint, expected
 ):
-    _set_aws_connection(monkeypatch, refusing_endpoint, iam_user)
+    _set_aws_connection(monkeypatch, clean_sandbox, refusing_endpoint, iam_user)
     result = _test(api_client, _body(clean_sandbox))
     assert result["status"] is False, result
     message = result["message"]
@@ -255,7 +259,8 @@ def keyed_gcp_connection(clean_sandbox, monkeypatch, httpserver):
         "conn_type": "google_cloud_platform",
         "extra": {"keyfile_dict": json.dumps(keyfile), "project": "test-project"},
     }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{GCP_CONN_ID.upper()}", json.dumps(conn))
+    conn_id = _conn_id(clean_sandbox, "gcp_conn_id")
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     return email, keyfile["private_key"]
 
 
