@@ -192,24 +192,12 @@ def validated_unique(
     What the batch pipeline does, for the callers that take rows one at a time (the CLI's
     ``validate``, the Sheets operator).
     """
-    from workmagic_provider.schemas import validate_json_lines
+    from workmagic_provider.schemas import validate_numbered
 
-    last = [0]
-
-    def tracked() -> Iterator[tuple[int, bytes | str]]:
-        for row, line in lines:
-            last[0] = row
-            yield row, line
-
-    # validate_json_lines is lazy and one-in-one-out: when it yields a valid row, the last
-    # input it consumed is that row
-    valid = validate_json_lines(
-        tracked(), schema, report=report, options=options, rejected=rejected
-    )
-    numbered = ((last[0], line if isinstance(line, bytes) else line.encode()) for line in valid)
+    valid = validate_numbered(lines, schema, report=report, options=options, rejected=rejected)
     keys = UniqueKeys.for_schema(schema)
     if keys is None:
-        yield from numbered
+        yield from valid
         return
     with keys:
-        yield from keys.unique(numbered, report, rejected)
+        yield from keys.unique(valid, report, rejected)

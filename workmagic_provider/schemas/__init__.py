@@ -15,6 +15,7 @@ from workmagic_provider.schemas.validate import (
     SCHEMA_NAMES,
     get_model,
     validate_json_lines,
+    validate_numbered,
     validate_records,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "ValidationReport",
     "get_model",
     "validate_json_lines",
+    "validate_numbered",
     "validate_records",
 ]

@@ -97,6 +97,19 @@ def validate_json_lines(
     The output bytes carry no newline.
     """
     codec = get_codec(schema, options)  # unknown schema fails here, not at the first row
+    return (out for _, out in _validate_json(lines, codec, report, rejected, _strict(options)))
+
+
+def validate_numbered(
+    lines: Iterable[tuple[int, bytes | str]],
+    schema: str,
+    *,
+    report: ValidationReport,
+    options: SchemaOptions | None = None,
+    rejected: RejectedConsumer | None = None,
+) -> Iterator[tuple[int, bytes]]:
+    """Like :func:`validate_json_lines`, each valid row with its row number: ``(row, JSON)``."""
+    codec = get_codec(schema, options)
     return _validate_json(lines, codec, report, rejected, _strict(options))
 
 
@@ -115,7 +128,7 @@ def validate_records(
     """
     codec = get_codec(schema, options)
     lines = records_as_json_lines(records, report)
-    return _validate_json(lines, codec, report, None, _strict(options))
+    return (out for _, out in _validate_json(lines, codec, report, None, _strict(options)))
 
 
 def _strict(options: SchemaOptions | None) -> bool:
@@ -128,7 +141,7 @@ def _validate_json(
     report: ValidationReport,
     rejected: RejectedConsumer | None,
     strict: bool = True,
-) -> Iterator[bytes]:
+) -> Iterator[tuple[int, bytes]]:
     validate, dump, model = codec.validate, codec.dump, codec.model
     check = changed_value if strict else None
     for row, raw in lines:
@@ -149,7 +162,7 @@ def _validate_json(
                 rejected(row, raw)
             continue
         report.rows_valid += 1
-        yield out
+        yield row, out
 
 
 def records_as_json_lines(
