@@ -26,7 +26,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
 from workmagic_provider.files.manifest import key_digest
@@ -34,7 +34,6 @@ from workmagic_provider.files.sources import open_binary
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY, SchemaOptions, ValidationReport
 from workmagic_provider.schemas.report import ROW
 
-Format = Literal["auto", "csv", "excel", "jsonl"]
 FORMATS: tuple[str, ...] = ("auto", "csv", "excel", "jsonl")
 #: Receives each rejected record: row number and its raw input (a JSON text).
 Rejected = Callable[[int, Any], None]

@@ -129,9 +129,6 @@ class BaseSyncToWorkMagicOperator(WorkMagicBaseOperator):
     def source_store(self) -> ObjectStore:
         raise NotImplementedError
 
-    def source_folder(self, context: Context) -> str:
-        return self.source_folder_of(to_utc_hour(self.run_hour(context)))
-
     def source_folder_of(self, hour: datetime) -> str:
         prefix = self.source_prefix
         if prefix and not prefix.endswith("/"):

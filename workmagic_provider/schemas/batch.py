@@ -39,10 +39,6 @@ class Batch:
     def first_row(self) -> int:
         return self.rows[0] if self.rows else 0
 
-    @property
-    def last_row(self) -> int:
-        return self.rows[-1] if self.rows else 0
-
 
 @dataclass
 class BatchResult:
