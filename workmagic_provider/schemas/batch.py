@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from workmagic_provider.schemas.common import SchemaOptions
+from workmagic_provider.schemas.options import SchemaOptions
 from workmagic_provider.schemas.report import ValidationReport
 from workmagic_provider.schemas.strict import changed_value
 from workmagic_provider.schemas.validate import get_codec, record_errors

@@ -22,11 +22,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from workmagic_provider.schemas.common import SchemaOptions, config_error, unknown_fields_of
-from workmagic_provider.schemas.custom_site import build_custom_site_model
-from workmagic_provider.schemas.enrich import build_enrich_model
 from workmagic_provider.schemas.fastpath import RowCodec, codec_for
-from workmagic_provider.schemas.imported import build_imported_model
+from workmagic_provider.schemas.options import SchemaOptions, config_error, unknown_fields_of
 from workmagic_provider.schemas.report import ROW, ValidationReport, brief
 from workmagic_provider.schemas.strict import changed_value
 
@@ -42,11 +39,18 @@ def get_model(name: str, options: SchemaOptions | None = None) -> type[BaseModel
         options = _DEFAULT_OPTIONS
     elif not isinstance(options, SchemaOptions):
         raise config_error(f"options must be a SchemaOptions, got {type(options).__name__}")
+    # each schema's module is imported when first used: a run builds only the model it needs
     if name == "custom-site":
+        from workmagic_provider.schemas.custom_site import build_custom_site_model
+
         return build_custom_site_model(unknown_fields_of(options, "allow"), options.max_count)
     if name == "enrich":
+        from workmagic_provider.schemas.enrich import build_enrich_model
+
         return build_enrich_model(unknown_fields_of(options, "reject"))
     if name == "imported":
+        from workmagic_provider.schemas.imported import build_imported_model
+
         # only the options this schema reads go into the cache key
         return build_imported_model(
             SchemaOptions(
