@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+from workmagic_provider.exceptions import WorkMagicInputError, one_of
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,7 @@ class ImportManifest:
     def __init__(
         self, path: Any, destination: str, hour: str, on_duplicate: OnDuplicate = "drop"
     ) -> None:
-        if on_duplicate not in ON_DUPLICATE:
-            raise WorkMagicConfigError(
-                f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}, got {on_duplicate!r}"
-            )
+        one_of("on_duplicate", on_duplicate, ON_DUPLICATE)
         self.path = path
         self.destination = destination
         self.hour = hour

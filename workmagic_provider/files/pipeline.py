@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
+from workmagic_provider.exceptions import WorkMagicValidationError, one_of
 from workmagic_provider.files.part_writer import Part, PartWriter, oversized_to_report
 from workmagic_provider.files.sinks import PartSink, settle_parts
 from workmagic_provider.files.spool import spool_folder
@@ -96,8 +96,7 @@ def upload_lines(
     ``before_publish(report)`` runs once the input is read and validated, before anything is
     published: an operator checks its rejected-rows limit there (``rejections``).
     """
-    if on_invalid not in ("fail", "skip"):
-        raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
+    one_of("on_invalid", on_invalid, ("fail", "skip"))
     report = report if report is not None else ValidationReport(schema)
     result = UploadResult(report=report)
     first_error = len(report.errors)

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from typing import IO, Any
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+from workmagic_provider.exceptions import WorkMagicInputError, one_of
 from workmagic_provider.files.manifest import key_digest
 from workmagic_provider.files.sources import open_binary
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY, SchemaOptions, ValidationReport
@@ -131,10 +131,7 @@ class InputReader:
         rejected: Rejected | None = None,
         gate: Gate | None = None,
     ) -> None:
-        if input_format not in FORMATS:
-            raise WorkMagicConfigError(
-                f"input_format must be one of {', '.join(FORMATS)}, got {input_format!r}"
-            )
+        one_of("input_format", input_format, FORMATS)
         self.schema = schema
         self.report = report
         self.options = options or SchemaOptions()

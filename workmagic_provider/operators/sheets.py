@@ -20,6 +20,7 @@ from workmagic_provider.exceptions import (
     WorkMagicConfigError,
     WorkMagicInputError,
     WorkMagicValidationError,
+    one_of,
 )
 from workmagic_provider.operators.base import FailFast
 from workmagic_provider.operators.inputs import as_list, as_storage_path
@@ -113,10 +114,8 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
         super().__init__(**kwargs)
         if source is None and rows is None:
             raise WorkMagicConfigError(f"task {self.task_id!r}: give source= or rows=")
-        if header not in ("fields", "labels"):
-            raise WorkMagicConfigError(f"header must be 'fields' or 'labels', got {header!r}")
-        if on_invalid not in ("fail", "skip"):
-            raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
+        one_of("header", header, ("fields", "labels"))
+        one_of("on_invalid", on_invalid, ("fail", "skip"))
         self.spreadsheet_id = spreadsheet_id
         self.source = source
         self.rows = rows

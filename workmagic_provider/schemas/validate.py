@@ -101,7 +101,7 @@ def validate_json_lines(
     The output bytes carry no newline.
     """
     codec = get_codec(schema, options)  # unknown schema fails here, not at the first row
-    return (out for _, out in _validate_json(lines, codec, report, rejected, _strict(options)))
+    return (out for _, out in validate_with(lines, codec, report, rejected, _strict(options)))
 
 
 def validate_numbered(
@@ -114,7 +114,7 @@ def validate_numbered(
 ) -> Iterator[tuple[int, bytes]]:
     """Like :func:`validate_json_lines`, each valid row with its row number: ``(row, JSON)``."""
     codec = get_codec(schema, options)
-    return _validate_json(lines, codec, report, rejected, _strict(options))
+    return validate_with(lines, codec, report, rejected, _strict(options))
 
 
 def validate_records(
@@ -132,20 +132,21 @@ def validate_records(
     """
     codec = get_codec(schema, options)
     lines = records_as_json_lines(records, report)
-    return (out for _, out in _validate_json(lines, codec, report, None, _strict(options)))
+    return (out for _, out in validate_with(lines, codec, report, None, _strict(options)))
 
 
 def _strict(options: SchemaOptions | None) -> bool:
     return options is None or not isinstance(options, SchemaOptions) or options.strict_json
 
 
-def _validate_json(
+def validate_with(
     lines: Iterable[tuple[int, bytes | str]],
     codec: RowCodec,
     report: ValidationReport,
     rejected: RejectedConsumer | None,
     strict: bool = True,
 ) -> Iterator[tuple[int, bytes]]:
+    """Validate ``(row, raw)`` pairs with ``codec``: the one loop every validation runs."""
     validate, dump, model = codec.validate, codec.dump, codec.model
     check = changed_value if strict else None
     for row, raw in lines:
