@@ -99,22 +99,8 @@ def upload_lines(
     one_of("on_invalid", on_invalid, ("fail", "skip"))
     report = report if report is not None else ValidationReport(schema)
     result = UploadResult(report=report)
-    first_error = len(report.errors)
-    validator = BatchValidator(
-        schema,
-        options,
-        report_name=report.schema,
-        max_errors=report.max_errors,
-        keep_rejected=rejected is not None,
-    )
-    keys = UniqueKeys.for_schema(schema)
-    with (
-        contextlib.ExitStack() as cleanup,
-        spool_folder() as spool,
-    ):
+    with spool_folder() as spool:
         spool_dir = Path(spool)
-        if keys is not None:
-            cleanup.callback(keys.close)
 
         def spool_part(name: str, data: bytes) -> str:
             (spool_dir / name).write_bytes(data)
@@ -127,29 +113,13 @@ def upload_lines(
             compresslevel=compresslevel,
             on_oversized=oversized_to_report(report, rejected),
         )
-        for batch in map(validator, pack_batches(lines)):
-            report.merge(batch.report)
-            if rejected is not None:
-                for row, raw in batch.rejected:
-                    rejected(row, raw)
-            block: bytes = batch.valid
-            rows: Sequence[int] = batch.rows
-            repeats = keys.admit_block(report, rows, block) if keys is not None else None
-            if repeats is not None:
-                block, rows, repeated = repeats
-                for row, line in repeated:
-                    if rejected is not None:
-                        rejected(row, line)
-            writer.write_block(block, rows)
+        result.duplicates = _validate_into(writer, lines, schema, options, report, rejected)
         spooled = writer.close()
-        result.duplicates = keys.repeats if keys is not None else 0
-        _sort_new_errors(report, first_error)
 
         if not report.ok:
             log.warning("%s", report.summary(max_lines=10))
             if on_invalid == "fail":
                 raise WorkMagicValidationError(report)
-
         if before_publish is not None:
             before_publish(report)
         if report.rows_total == 0:
@@ -158,17 +128,12 @@ def upload_lines(
             log.info("%s %s: no row read; the folder is left as it is", flow, folder.prefix)
             result.published = True
             return result
-        generation = new_generation()
-        for index, part in enumerate(spooled):
-            name = folder.part_name(flow, index, generation=generation, count=len(spooled))
-            location = sink.put(name, (spool_dir / part.name).read_bytes())
-            log.info("wrote %s: %d rows, %d bytes", location, part.rows, part.bytes)
-            result.parts.append(Part(name, location, part.rows, part.bytes, part.raw_bytes))
+        result.generation = new_generation()
+        result.parts = _publish(spooled, spool_dir, sink, folder, flow, result.generation)
     result.published = True
-    result.generation = generation
     if prune:
         mine = {p.name for p in result.parts}
-        plan = settle_parts(sink, folder, flow, generation, mine)
+        plan = settle_parts(sink, folder, flow, result.generation, mine)
         result.removed = [name for name in plan.delete if name not in mine]
         result.superseded_by = plan.superseded_by
     log.info(
@@ -183,6 +148,63 @@ def upload_lines(
         len(result.removed),
     )
     return result
+
+
+def _validate_into(
+    writer: PartWriter,
+    lines: Iterable[tuple[int, bytes | str]],
+    schema: str,
+    options: SchemaOptions | None,
+    report: ValidationReport,
+    rejected: RejectedConsumer | None,
+) -> int:
+    """Validate ``lines`` batch by batch and write each key's first valid row to ``writer``.
+
+    Returns the number of rows rejected for repeating a key.
+    """
+    first_error = len(report.errors)
+    validator = BatchValidator(
+        schema,
+        options,
+        report_name=report.schema,
+        max_errors=report.max_errors,
+        keep_rejected=rejected is not None,
+    )
+    keys = UniqueKeys.for_schema(schema)
+    with keys if keys is not None else contextlib.nullcontext():
+        for batch in map(validator, pack_batches(lines)):
+            report.merge(batch.report)
+            refused: list[tuple[int, bytes]] = list(batch.rejected)
+            block: bytes = batch.valid
+            rows: Sequence[int] = batch.rows
+            repeats = keys.admit_block(report, rows, block) if keys is not None else None
+            if repeats is not None:
+                block, rows, repeated = repeats
+                refused += repeated
+            if rejected is not None:
+                for row, raw in refused:
+                    rejected(row, raw)
+            writer.write_block(block, rows)
+    _sort_new_errors(report, first_error)
+    return keys.repeats if keys is not None else 0
+
+
+def _publish(
+    spooled: Sequence[Part],
+    spool_dir: Path,
+    sink: PartSink,
+    folder: HourFolder,
+    flow: str,
+    generation: str,
+) -> list[Part]:
+    """Put the spooled parts into ``sink`` under their final names ("part N of M")."""
+    parts: list[Part] = []
+    for index, part in enumerate(spooled):
+        name = folder.part_name(flow, index, generation=generation, count=len(spooled))
+        location = sink.put(name, (spool_dir / part.name).read_bytes())
+        log.info("wrote %s: %d rows, %d bytes", location, part.rows, part.bytes)
+        parts.append(Part(name, location, part.rows, part.bytes, part.raw_bytes))
+    return parts
 
 
 def _sort_new_errors(report: ValidationReport, start: int) -> None:
