@@ -55,6 +55,9 @@ class UniqueKeys:
         self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA cache_size = -8192")  # 8 MiB of pages in memory at most
+        # a scratch table nobody reads after a crash: no journal, no fsync
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
         self._db.execute("CREATE TABLE seen (digest BLOB PRIMARY KEY, row TEXT) WITHOUT ROWID")
 
     @classmethod
@@ -65,21 +68,30 @@ class UniqueKeys:
         return cls(fields, what=fields[0] if len(fields) == 1 else "primary key")
 
     def key_of(self, line: bytes) -> tuple[object, ...]:
-        """The key of a validated JSON line."""
+        """The key of a validated JSON line (as the values it holds)."""
+        row = json.loads(line)
+        return tuple(row.get(f) for f in self.fields)
+
+    def key_bytes(self, line: bytes) -> bytes:
+        """The key of a validated JSON line as canonical JSON (``["A-1"]``), what is digested.
+
+        A leading single-field key without escapes is cut from the bytes; anything else takes
+        one parse. Both give ``json.dumps(list(key))`` without ASCII escaping, byte for byte.
+        """
         pattern = _LEADING_KEY.get(self.fields[0]) if len(self.fields) == 1 else None
         if pattern is not None:
             found = pattern.match(line)
             if found is not None:
                 text, number = found.groups()
                 if number is not None:
-                    return (int(number),)
+                    return b"[" + number + b"]"
                 if b"\\" not in text:
-                    return (text.decode(),)
-        row = json.loads(line)
-        return tuple(row.get(f) for f in self.fields)
+                    return b'["' + text + b'"]'
+        return _canonical(self.key_of(line))
 
-    def first_row_of(self, key: tuple[object, ...], row: str) -> str | None:
-        """``None`` if ``key`` is new (it is remembered for ``row``), else the row that had it."""
+    def first_row_of(self, key: bytes, row: str) -> str | None:
+        """``None`` if ``key`` (:meth:`key_bytes`) is new (it is remembered for ``row``), else
+        the row that had it."""
         digest = _digest(key)
         with self._lock:
             cursor = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (digest, row))
@@ -101,12 +113,15 @@ class UniqueKeys:
         lines = block.split(b"\n")
         lines.pop()
         labels = [f"row {row}" for row in rows]
-        digests = [_digest(self.key_of(line)) for line in lines]
+        key_bytes = self.key_bytes
+        digests = [_digest(key_bytes(line)) for line in lines]
         with self._lock:
             before = self._db.total_changes
+            self._db.execute("BEGIN")  # one transaction per block, not one per row
             self._db.executemany(
                 "INSERT OR IGNORE INTO seen VALUES (?, ?)", zip(digests, labels, strict=True)
             )
+            self._db.execute("COMMIT")
             if self._db.total_changes - before == len(lines):
                 return None
             firsts = [
@@ -132,11 +147,12 @@ class UniqueKeys:
 
         ``where`` names the input when one key set serves several (the files of a sync).
         """
-        key = self.key_of(line)
-        first = self.first_row_of(key, f"{where} row {row}" if where else f"row {row}")
+        first = self.first_row_of(
+            self.key_bytes(line), f"{where} row {row}" if where else f"row {row}"
+        )
         if first is None:
             return True
-        self._repeat(report, row, key, first)
+        self._repeat(report, row, self.key_of(line), first)
         return False
 
     def _repeat(
@@ -175,8 +191,12 @@ class UniqueKeys:
         self.close()
 
 
-def _digest(key: tuple[object, ...]) -> bytes:
-    return hashlib.blake2b(json.dumps(key, default=str).encode(), digest_size=16).digest()
+def _canonical(key: tuple[object, ...]) -> bytes:
+    return json.dumps(list(key), ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _digest(key: bytes) -> bytes:
+    return hashlib.blake2b(key, digest_size=16).digest()
 
 
 def validated_unique(
