@@ -181,7 +181,7 @@ def readable_rows(name: str, body: bytes, schema: str) -> list[dict[str, Any]]:
     assert name.endswith(".json.gz"), name
     assert len(body) < HARD_LIMIT, (name, len(body))
     lines = gzip.decompress(body).decode().splitlines()
-    report = ValidationReport()
+    report = ValidationReport(schema)
     valid = list(validate_json_lines(enumerate(lines, 1), schema, report=report))
     assert not report.errors, (name, report.errors[:3])
     assert len(valid) == len(lines) > 0, name
