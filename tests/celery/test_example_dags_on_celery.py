@@ -253,8 +253,10 @@ def test_sheet_enrich_and_warehouse_runs_delivered_their_hour(
     for dag_id in ("workmagic_snowflake_hourly", "workmagic_bigquery_hourly"):
         task_id = FLOWS[dag_id][0]
         summary = airflow.xcom(dag_id, runs[dag_id]["dag_run_id"], task_id) or {}
-        statements = summary.get("statements") or []
-        assert any(folder in statement for statement in statements), (dag_id, summary)
+        # render_sql: the statements of this hour, for this hour's folder, nothing submitted
+        assert summary.get("mode") == "render_only", (dag_id, summary)
+        assert str(summary.get("destination", "")).endswith(f"/{folder}"), (dag_id, summary)
+        assert all(s.get("sql") for s in summary.get("statements") or [{}]), (dag_id, summary)
 
 
 def test_the_celery_worker_ran_the_tasks(
