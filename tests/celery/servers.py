@@ -10,13 +10,19 @@ import contextlib
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from workmagic_provider.sandbox.local_airflow import free_port
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the servers need theirs before they start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class ServerError(RuntimeError):

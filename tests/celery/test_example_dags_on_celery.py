@@ -27,10 +27,11 @@ import compose_env
 import pytest
 import servers
 
-# the one place the sandbox is imported from (it moves to the workmagic_sandbox distribution)
+# The one place the sandbox is imported from (it moves to the workmagic_sandbox distribution):
+# its launcher, and the REST client and process supervision of its local Airflow.
 from workmagic_provider.sandbox import launcher as sandbox_launcher
 from workmagic_provider.sandbox.demo import last_complete_hours
-from workmagic_provider.sandbox.local_airflow import LocalAirflow, LocalAirflowError, free_port
+from workmagic_provider.sandbox.local_airflow import LocalAirflow, LocalAirflowError
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 
@@ -116,7 +117,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     work = tmp_path_factory.mktemp("celery")
     hour = last_complete_hours(1)[0]  # before seeding: the seeded window then holds it
     with servers.postgres() as pg_port, servers.redis() as redis_port:
-        sandbox_ports = {name: free_port() for name in compose_env.sandbox_ports(compose)}
+        sandbox_ports = {name: servers.free_port() for name in compose_env.sandbox_ports(compose)}
         airflow = CeleryAirflow(
             work / "airflow",
             compose_env.REPO_ROOT / "dags",
