@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint typecheck pytest demo bench lock clean
+.PHONY: venv test lint typecheck pytest test-celery demo bench lock clean
 
 venv: $(STAMP)
 
@@ -25,7 +25,12 @@ typecheck: venv
 	$(BIN)/mypy workmagic_provider
 
 pytest: venv
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not celery"
+
+# The example DAGs on CeleryExecutor + PostgreSQL + Redis with docker-compose.yaml's wiring
+# (needs Debian's postgresql and redis-server; .ci/run installs them).
+test-celery: venv
+	$(BIN)/pytest tests/celery -m celery
 
 test: lint typecheck pytest
 

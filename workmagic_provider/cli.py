@@ -117,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="fill the source bucket's exports/YYYY/MM/DD/HH/ for the last N complete hours",
     )
     sandbox.add_argument("--api-port", type=int, default=0)
+    sandbox.add_argument(
+        "--sheets-port", type=int, default=None, help="also serve a Google Sheets stand-in"
+    )
+    sandbox.add_argument(
+        "--orders-db",
+        default=None,
+        help="SQLAlchemy URL that receives the Enrich DAG's orders (with --source-bucket)",
+    )
 
     commands.add_parser(
         "setup-sql",
@@ -369,8 +377,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         s3_port=args.s3_port,
         gcs_port=args.gcs_port,
         api_port=args.api_port,
+        sheets_port=args.sheets_port,
         source_bucket=args.source_bucket,
         seed_hours=args.seed_hours,
+        orders_db=args.orders_db,
     )
     return EXIT_OK
 
