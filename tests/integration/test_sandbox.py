@@ -12,12 +12,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from workmagic_provider.sandbox import launcher
-from workmagic_provider.sandbox.launcher import (
-    CUSTOMER_ACCESS_KEY_ID,
-    CUSTOMER_SECRET_ACCESS_KEY,
-    serve,
-)
+from workmagic_sandbox import launcher
+from workmagic_sandbox.launcher import CUSTOMER_ACCESS_KEY_ID, CUSTOMER_SECRET_ACCESS_KEY
+from workmagic_sandbox.serve import serve
 
 pytestmark = pytest.mark.integration
 

@@ -66,7 +66,7 @@ def test_sandbox_service_creates_the_source_bucket_the_sync_dags_read(
     compose: dict[str, Any],
 ) -> None:
     """The sync DAGs' Variables name the bucket and prefix the sandbox service seeds."""
-    from workmagic_provider.sandbox.demo_inputs import SOURCE_PREFIX
+    from workmagic_sandbox.demo_inputs import SOURCE_PREFIX
 
     command = compose["services"]["workmagic-sandbox"]["command"].split()
     bucket = command[command.index("--source-bucket") + 1]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from werkzeug import Request, Response
 
-from workmagic_provider.sandbox.local_airflow import LocalAirflow, LocalAirflowError
+from workmagic_sandbox.local_airflow import LocalAirflow, LocalAirflowError
 
 
 class FlakyBackfillApi:

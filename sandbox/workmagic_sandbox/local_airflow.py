@@ -115,7 +115,7 @@ class LocalAirflow:
                 "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": (
-                    "workmagic_provider.sandbox.local_airflow.SQLITE_CONNECT_ARGS"
+                    "workmagic_sandbox.local_airflow.SQLITE_CONNECT_ARGS"
                 ),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
