@@ -1,4 +1,4 @@
-"""``workmagic-provider demo``: every example DAG, backfilled by a real Airflow, offline.
+"""``workmagic-sandbox demo``: every example DAG, backfilled by a real Airflow, offline.
 
 1. The sandbox starts: WorkMagic's S3 + STS and GCS buckets, its Enrich API, a Google Sheets
    stand-in, and the customer's own S3 bucket, all on loopback.
