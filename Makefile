@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/lock.txt
+$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --quiet --python $(BIN)/python \
-		-r requirements/lock.txt -c requirements/lock.txt -e ".[dev]"
+		-r requirements/lock.txt -c requirements/lock.txt -e ".[dev]" -e ./sandbox
 	touch $(STAMP)
 
 lint: venv
@@ -22,7 +22,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy workmagic_provider
+	$(BIN)/mypy workmagic_provider sandbox/workmagic_sandbox
 
 pytest: venv
 	$(BIN)/pytest -m "not celery"
@@ -35,7 +35,7 @@ test-celery: venv
 test: lint typecheck pytest
 
 demo: venv
-	$(BIN)/workmagic-provider demo
+	$(BIN)/workmagic-sandbox demo
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py

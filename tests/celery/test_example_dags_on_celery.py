@@ -27,11 +27,11 @@ import compose_env
 import pytest
 import servers
 
-# The one place the sandbox is imported from (it moves to the workmagic_sandbox distribution):
+# The one place the sandbox is imported from (the workmagic_sandbox distribution):
 # its launcher, and the REST client and process supervision of its local Airflow.
-from workmagic_provider.sandbox import launcher as sandbox_launcher
-from workmagic_provider.sandbox.demo import last_complete_hours
-from workmagic_provider.sandbox.local_airflow import LocalAirflow, LocalAirflowError
+from workmagic_sandbox import serve as sandbox_serve
+from workmagic_sandbox.local_airflow import LocalAirflow, LocalAirflowError
+from workmagic_sandbox.sample_data import last_complete_hours
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 
@@ -131,7 +131,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         rewriter = compose_env.Rewriter(loopback, airflow.home)
         airflow.extra_env = compose_env.airflow_environment(compose, rewriter)
         options = compose_env.sandbox_command(compose)
-        with sandbox_launcher.running(
+        with sandbox_serve.running(
             host="127.0.0.1",
             s3_port=sandbox_ports["s3"],
             gcs_port=sandbox_ports["gcs"],

@@ -1,23 +1,24 @@
-"""The sandbox enforces WorkMagic's rules that moto alone does not; serve() prints how to use it."""
+"""The sandbox enforces WorkMagic's rules that moto alone does not; ``serve`` prints its use."""
 
 from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from workmagic_provider.sandbox import launcher
-from workmagic_provider.sandbox.launcher import (
-    CUSTOMER_ACCESS_KEY_ID,
-    CUSTOMER_SECRET_ACCESS_KEY,
-    serve,
-)
+from workmagic_sandbox import launcher
+from workmagic_sandbox.launcher import CUSTOMER_ACCESS_KEY_ID, CUSTOMER_SECRET_ACCESS_KEY
+from workmagic_sandbox.serve import serve
 
 pytestmark = pytest.mark.integration
 
@@ -220,3 +221,34 @@ def test_sandbox_overrides_and_idempotent_lifecycle():
         assert box.aws.list_keys() == ["account-77/c/a.json.gz"]
         assert box.gcs.list_names() == []
     box.stop()
+
+
+@pytest.mark.timeout(120)
+def test_the_console_script_serves_until_sigterm(tmp_path):
+    """``workmagic-sandbox serve`` (what compose runs) starts, prints its exports, stops cleanly."""
+    script = Path(sys.executable).with_name("workmagic-sandbox")
+    env = {"PATH": f"{script.parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
+    process = subprocess.Popen(
+        [str(script), "serve", "--account", "515151"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Press Ctrl+C"):
+                break
+        process.send_signal(signal.SIGTERM)
+        rest, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, errors[-3000:]
+    assert any("AmazonS3FolderAccess515151" in line for line in lines), lines
+    assert any(line.startswith("export AIRFLOW_CONN_WORKMAGIC_DEFAULT=") for line in lines)
+    assert rest.strip().endswith("Stopping the WorkMagic sandbox.")

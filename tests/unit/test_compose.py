@@ -159,7 +159,7 @@ def test_every_variable_the_dags_need_is_in_the_common_env(compose: dict[str, An
 
 
 def test_api_keys_are_the_ones_the_sandbox_accepts(compose: dict[str, Any]) -> None:
-    from workmagic_provider.sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
+    from workmagic_sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
 
     env = compose["x-airflow-common"]["environment"]
     for conn_id in ("WORKMAGIC_DEFAULT", "WORKMAGIC_IMPORTED"):
@@ -171,7 +171,7 @@ def test_api_keys_are_the_ones_the_sandbox_accepts(compose: dict[str, Any]) -> N
 
 
 def test_sandbox_seeds_the_source_bucket_the_dags_read(compose: dict[str, Any]) -> None:
-    from workmagic_provider.sandbox.demo_inputs import SOURCE_PREFIX
+    from workmagic_sandbox.demo_inputs import SOURCE_PREFIX
 
     command = compose["services"][SANDBOX]["command"].split()
     bucket = command[command.index("--source-bucket") + 1]

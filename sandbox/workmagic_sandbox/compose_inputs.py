@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workmagic_provider.sandbox.demo_inputs import (
+from workmagic_sandbox.demo_inputs import (
     DemoInputs,
     write_landing_files,
     write_local_exports,
@@ -26,7 +26,7 @@ from workmagic_provider.sandbox.demo_inputs import (
 )
 
 if TYPE_CHECKING:
-    from workmagic_provider.sandbox.launcher import Sandbox
+    from workmagic_sandbox.launcher import Sandbox
 
 #: Folders of the customer's bucket, by what the DAGs read there.
 UPLOADS, LANDING, SALES = "uploads", "landing", "sales"
