@@ -7,7 +7,7 @@ and ``GCSUploadToWorkMagicOperator`` are this same class with the cloud fixed.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from workmagic_provider.files.pipeline import RejectedConsumer, UploadResult
     from workmagic_provider.files.readers import InputReader
+    from workmagic_provider.operators.lineage import Datasets
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
     from workmagic_provider.standards import HourFolder
 
@@ -162,6 +163,13 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
             self._reader.close()
             self._reader = None
         return summary
+
+    def lineage_datasets(self, summary: Mapping[str, Any]) -> Datasets:
+        """The files read (the import's matched files, else ``source``) -> the hour folder."""
+        from workmagic_provider.operators.lineage import uri_dataset, uri_datasets
+
+        read = summary.get("files", _as_list(self.source))
+        return uri_datasets(read), [uri_dataset(summary["destination"])]
 
     # -- run ------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, object]:
