@@ -284,7 +284,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
         project = summary.get("project") or self.project_id
         return table_datasets(
-            "bigquery", table=self.table, sql=self.sql, dialect="bigquery", defaults=(project,)
+            "bigquery", table=self.table, sql=self.sql, dialect="bigquery", defaults=(project, None)
         )
 
     def _location(self, bq: BigQueryHook, project_id: str) -> str | None:
@@ -371,6 +371,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         job, reattached = self._submit(bq, plan, project_id, location)
         self.job_id = job.job_id
         state = {
+            "project": project_id,
             "reattached": reattached,
             "billed": billed,
             "rows_checked": rows_checked,
@@ -543,7 +544,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         staged_bytes = sum(s.size for s in shards)
         summary = {
             "job_id": job.job_id,
-            "project": job.project,
+            "project": state.get("project") or job.project,
             "location": job.location,
             "reattached": bool(state.get("reattached")),
             "destination": destination.uri(folder.prefix),

@@ -91,7 +91,8 @@ def table_datasets(
 ) -> list[LineageDataset]:
     """Datasets of a source given as ``table`` or as a ``sql`` SELECT, named fully qualified.
 
-    ``defaults`` are the leading name parts (database, schema) an unqualified name takes.
+    ``defaults`` are the leading parts of a full name (``(database, schema)``, BigQuery's
+    ``(project, None)``) that a shorter name takes, ``None`` where there is no default.
     """
     tables = [table.replace("`", "").split(".")] if table else sql_tables(sql or "", dialect)
     out = []
