@@ -8,6 +8,7 @@ it delivers) and ``catchup=True`` (every hour since then is delivered, missed on
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -84,3 +85,44 @@ def missed_hours_check(**kwargs: Any) -> Any:
 def param_or_variable(param: str, variable: str, default: str = "") -> str:
     """A template: the DAG param if a manual trigger set it, else the Airflow Variable."""
     return f"{{{{ params.{param} or var.value.get('{variable}', '{default}') }}}}"
+
+
+def workmagic_asset(account_id: str, data_category: str) -> Any:
+    """The Asset "an hour of this account's data category reached WorkMagic".
+
+    One per account and category, whichever flow delivers: a downstream DAG scheduled on it runs
+    after each delivered hour and finds the hour in the event's ``extra``.
+    """
+    from airflow.sdk import Asset
+
+    return Asset(
+        name=f"workmagic-{account_id}-{data_category}",
+        uri=f"workmagic://{account_id}/{data_category}",
+    )
+
+
+def hour_delivered(asset: Any) -> Callable[[Any, Any], None]:
+    """A delivery task's ``post_execute``: ``asset``'s event carries the hour and its folder.
+
+    It refuses an asset of another account or category than the folder the task wrote, so a
+    downstream DAG never runs on another account's hour.
+    """
+
+    def record(context: Any, result: Any) -> None:
+        summary = result if isinstance(result, Mapping) else {}
+        destination = summary.get("destination")
+        account_id, category = str(asset.uri).removeprefix("workmagic://").split("/", 1)
+        if destination and f"account-{account_id}/{category}/" not in str(destination):
+            from workmagic_provider.exceptions import WorkMagicConfigError
+
+            raise WorkMagicConfigError(
+                f"asset {asset.uri} names account {account_id}, category {category!r}, but the "
+                f"task wrote {destination}: make the DAG's asset match its workmagic connection"
+            )
+        extra: dict[str, Any] = {"hour": context["data_interval_start"].isoformat()}
+        for key in ("destination", "empty", "mode"):
+            if summary.get(key) is not None:
+                extra[key] = summary[key]
+        context["outlet_events"][asset].extra = extra
+
+    return record

@@ -1,0 +1,43 @@
+"""Runs after each hour delivered to WorkMagic: an example of a DAG scheduled on the asset."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from workmagic_provider.example_defaults import workmagic_asset
+
+DOC = """
+### After an hour reached WorkMagic
+
+Scheduled on the asset the WorkMagic example DAGs update when they deliver an hour of one
+account's data category (`workmagic://{account_id}/{data_category}`). Each run reads the
+hours from its triggering asset events (`extra["hour"]`, the data interval start in UTC, and
+`extra["destination"]`, the folder written) and logs them: replace the task with what your team
+does once WorkMagic has the hour (refresh a report, notify, reconcile).
+"""
+
+#: The same account and category as the delivering DAG's ``DELIVERED`` asset.
+DELIVERED = workmagic_asset(account_id="121226", data_category="order-geo-date-data")
+
+with DAG(
+    dag_id="example_workmagic_after_delivery",
+    schedule=[DELIVERED],
+    start_date=datetime(2026, 12, 1, tzinfo=timezone.utc),
+    catchup=False,
+    doc_md=DOC,
+    tags=["workmagic"],
+) as dag:
+
+    @task
+    def delivered_hours(triggering_asset_events: Any = None) -> list[str]:
+        """The hours whose delivery triggered this run, oldest first."""
+        events = (triggering_asset_events or {}).get(DELIVERED, [])
+        hours = sorted({str(event.extra["hour"]) for event in events if "hour" in event.extra})
+        for event in events:
+            print(f"WorkMagic has the hour {event.extra.get('hour')}: {event.extra}")
+        return hours
+
+    delivered_hours()
