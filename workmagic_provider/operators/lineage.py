@@ -133,7 +133,8 @@ def sql_connection_datasets(conn_id: str, sql: str) -> list[LineageDataset]:
 
 
 def _unique(datasets: Iterable[LineageDataset]) -> list[LineageDataset]:
-    return list(dict.fromkeys(datasets))
+    """Each dataset once; a field that was never rendered (``{{ ... }}``) names no dataset."""
+    return [d for d in dict.fromkeys(datasets) if "{{" not in d.namespace + d.name]
 
 
 def _remembering(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -151,7 +152,7 @@ class LineageMixin:
 
     ``execute`` (and ``execute_complete`` of a deferred task) is wrapped to keep its return
     value on the task; when the task object at hand did not run (another process), the summary
-    is read from the task instance's XCom instead.
+    is read from the task instance's XCom instead, and fields only a run renders name nothing.
     """
 
     _lineage_summary: Any = None
