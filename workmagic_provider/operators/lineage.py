@@ -58,7 +58,7 @@ def uri_datasets(uris: Iterable[Any]) -> list[LineageDataset]:
 
 
 def sql_tables(sql: str, dialect: str | None) -> list[list[str]]:
-    """The tables a query reads, each as its name parts (``[db, schema, table]`` or fewer).
+    """The tables a query reads, sorted, each as its name parts (``[db, schema, table]``).
 
     CTE names are not tables; a query sqlglot cannot parse reads no table we can name.
     """
@@ -77,7 +77,7 @@ def sql_tables(sql: str, dialect: str | None) -> list[list[str]]:
                 continue
             parts = tuple(p for p in (table.catalog, table.db, table.name) if p)
             found[parts] = None
-    return [list(parts) for parts in found]
+    return [list(parts) for parts in sorted(found)]
 
 
 def table_datasets(
@@ -101,7 +101,7 @@ def table_datasets(
         full = [p for p in defaults[: max(missing, 0)] if p] + parts
         name = ".".join(full)
         out.append(LineageDataset(namespace, name.upper() if upper else name))
-    return out
+    return sorted(set(out))
 
 
 def sql_connection_datasets(conn_id: str, sql: str) -> list[LineageDataset]:
