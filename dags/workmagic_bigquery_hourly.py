@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG, Param
 
 from workmagic_provider.example_defaults import (
+    delivery_alias,
     hour_delivered,
     hourly_dag_kwargs,
     hourly_timetable,
     missed_hours_check,
     optional_param,
     param_or_variable,
-    workmagic_asset,
     workmagic_params,
 )
 from workmagic_provider.operators.bigquery import BigQueryExportToWorkMagicOperator
@@ -48,10 +48,9 @@ exact statements of its hour and returns them in XCom without touching the wareh
 #: catchup=True every hour since then is delivered, those missed while it was down included.
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
-#: What a downstream DAG schedules on: an hour of this account's data category reached
-#: WorkMagic (the event's extra holds the hour). Use your connection's account id and
-#: data category; the task refuses an asset of another account than the folder it wrote.
-DELIVERED = workmagic_asset(account_id="121226", data_category="order-geo-date-data")
+#: Where the delivery task reports each hour it delivered: an event of the asset
+#: workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+DELIVERED = delivery_alias()
 
 with DAG(
     dag_id="workmagic_bigquery_hourly",

@@ -7,13 +7,11 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
-    hour_delivered,
     hourly_dag_kwargs,
     hourly_timetable,
     missed_hours_check,
     optional_param,
     param_or_variable,
-    workmagic_asset,
     workmagic_params,
 )
 from workmagic_provider.operators.sheets import ImportedSalesToGoogleSheetOperator
@@ -36,11 +34,6 @@ set the Variables `workmagic_sheet_id` and `workmagic_sales_root`.
 #: The first hour this DAG delivers: set it to the hour you switch the DAG on. With
 #: catchup=True every hour since then is delivered, those missed while it was down included.
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
-
-#: What a downstream DAG schedules on: an hour of this account's data category reached
-#: WorkMagic (the event's extra holds the hour). Use your connection's account id and
-#: data category; the task refuses an asset of another account than the folder it wrote.
-DELIVERED = workmagic_asset(account_id="121226", data_category="imported-sales-sheet")
 
 with DAG(
     dag_id="workmagic_imported_sheet",
@@ -65,7 +58,5 @@ with DAG(
         on_invalid="fail",
         # empty: Google's API; the sandbox sets this Variable to its loopback stand-in
         api_endpoint="{{ var.value.get('workmagic_sheets_api_endpoint', '') }}",
-        outlets=[DELIVERED],
-        post_execute=hour_delivered(DELIVERED),
     )
     deliver >> missed_hours_check()

@@ -1,7 +1,7 @@
-"""The delivery asset of the example DAGs: its URI, and no event for another account's folder.
+"""The delivery asset of the example DAGs: one per account and category, the hour in the event.
 
-The event Airflow records from a real run is checked in
-``tests/integration/test_assets_and_lineage_dag.py``.
+These feed Airflow's own outlet-event accessors; the event Airflow records from a real run (and
+the downstream DAG it queues) is checked in ``tests/integration/test_assets_and_lineage_dag.py``.
 """
 
 from __future__ import annotations
@@ -10,17 +10,20 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
-from workmagic_provider.example_defaults import hour_delivered, workmagic_asset
-from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.example_defaults import delivery_alias, hour_delivered, workmagic_asset
 
 HOUR = datetime(2026, 3, 8, 2, tzinfo=timezone.utc)
 FOLDER = "s3://workmagic-inbound-data/account-121226/order-geo-date-data/2026/03/08/02/"
 
 
-def _context(asset: Any) -> dict[str, Any]:
-    return {"data_interval_start": HOUR, "outlet_events": {asset: SimpleNamespace(extra={})}}
+def _events(summary: Any, task: Any = None) -> list[Any]:
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    alias = delivery_alias()
+    outlet_events = OutletEventAccessors()
+    context = {"task": task or SimpleNamespace(), "data_interval_start": HOUR}
+    hour_delivered(alias)({**context, "outlet_events": outlet_events}, summary)
+    return list(outlet_events[alias].asset_alias_events)
 
 
 def test_asset_is_named_by_account_and_category() -> None:
@@ -30,24 +33,30 @@ def test_asset_is_named_by_account_and_category() -> None:
     assert asset.name == "workmagic-121226-order-geo-date-data"
 
 
-def test_the_event_carries_the_hour_and_the_folder() -> None:
-    asset = workmagic_asset(account_id="121226", data_category="order-geo-date-data")
-    context = _context(asset)
+def test_the_event_is_the_written_folders_account_with_the_hour() -> None:
+    [event] = _events({"destination": FOLDER, "empty": False, "rows": 3})
 
-    hour_delivered(asset)(context, {"destination": FOLDER, "empty": False, "rows": 3})
-
-    assert context["outlet_events"][asset].extra == {
+    assert event.dest_asset_key.uri == "workmagic://121226/order-geo-date-data"
+    assert event.extra == {
         "hour": "2026-03-08T02:00:00+00:00",
         "destination": FOLDER,
         "empty": False,
     }
 
 
-@pytest.mark.parametrize(("account", "category"), [("999", "order-geo-date-data"), ("121226", "x")])
-def test_an_asset_of_another_account_or_category_is_refused(account: str, category: str) -> None:
-    asset = workmagic_asset(account_id=account, data_category=category)
-    context = _context(asset)
+def test_without_a_folder_the_tasks_connection_names_the_account() -> None:
+    settings = SimpleNamespace(account_id="77", data_category="order-geo-date-data")
+    task = SimpleNamespace(
+        workmagic_conn_id="workmagic_default",
+        data_category="enrich",
+        workmagic_hook=lambda: SimpleNamespace(settings=settings),
+    )
 
-    with pytest.raises(WorkMagicConfigError, match="make the DAG's asset match"):
-        hour_delivered(asset)(context, {"destination": FOLDER})
-    assert context["outlet_events"][asset].extra == {}
+    [event] = _events({"endpoint": "https://api.workmagic.io/enrich/orders"}, task)
+
+    assert event.dest_asset_key.uri == "workmagic://77/enrich"
+    assert event.extra == {"hour": "2026-03-08T02:00:00+00:00"}
+
+
+def test_render_only_delivered_nothing_so_no_event() -> None:
+    assert _events({"mode": "render_only", "destination": FOLDER}) == []
