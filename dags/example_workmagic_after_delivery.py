@@ -12,14 +12,15 @@ from workmagic_provider.example_defaults import workmagic_asset
 DOC = """
 ### After an hour reached WorkMagic
 
-Scheduled on the asset the WorkMagic example DAGs update when they deliver an hour of one
-account's data category (`workmagic://{account_id}/{data_category}`). Each run reads the
+Scheduled on the asset the WorkMagic example DAGs update (through the asset alias
+`workmagic-delivered-hour`) when they deliver an hour of one account's data category
+(`workmagic://{account_id}/{data_category}`). Each run reads the
 hours from its triggering asset events (`extra["hour"]`, the data interval start in UTC, and
 `extra["destination"]`, the folder written) and logs them: replace the task with what your team
 does once WorkMagic has the hour (refresh a report, notify, reconcile).
 """
 
-#: The same account and category as the delivering DAG's ``DELIVERED`` asset.
+#: The account and data category your ``workmagic`` connection delivers to.
 DELIVERED = workmagic_asset(account_id="121226", data_category="order-geo-date-data")
 
 with DAG(
