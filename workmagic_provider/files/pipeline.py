@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
+from workmagic_provider.exceptions import WorkMagicValidationError, one_of
 from workmagic_provider.files.part_writer import Part, PartWriter, oversized_to_report
 from workmagic_provider.files.sinks import PartSink, settle_parts
 from workmagic_provider.files.spool import spool_folder
@@ -47,6 +47,8 @@ class UploadResult:
     generation: str = ""
     #: a newer complete run of the same hour this run's parts gave way to (see generations)
     superseded_by: str | None = None
+    #: rows rejected because an earlier row of the upload had their key
+    duplicates: int = 0
 
     @property
     def rows_written(self) -> int:
@@ -61,6 +63,7 @@ class UploadResult:
             "rows": self.report.rows_total,
             "rows_written": self.rows_written if self.published else 0,
             "rejected": self.report.rows_rejected,
+            "duplicates": self.duplicates,
             "bytes": self.bytes_written if self.published else 0,
             "parts": [p.to_dict() for p in self.parts] if self.published else [],
             "removed_stale": list(self.removed),
@@ -93,8 +96,7 @@ def upload_lines(
     ``before_publish(report)`` runs once the input is read and validated, before anything is
     published: an operator checks its rejected-rows limit there (``rejections``).
     """
-    if on_invalid not in ("fail", "skip"):
-        raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
+    one_of("on_invalid", on_invalid, ("fail", "skip"))
     report = report if report is not None else ValidationReport(schema)
     result = UploadResult(report=report)
     first_error = len(report.errors)
@@ -130,15 +132,17 @@ def upload_lines(
             if rejected is not None:
                 for row, raw in batch.rejected:
                     rejected(row, raw)
-            if keys is None:
-                writer.write_block(batch.valid, batch.rows)
-                continue
-            for row, line in zip(batch.rows, batch.valid.split(b"\n"), strict=False):
-                if keys.admit(report, row, line):
-                    writer.write(line, row)
-                elif rejected is not None:
-                    rejected(row, line)
+            block: bytes = batch.valid
+            rows: Sequence[int] = batch.rows
+            repeats = keys.admit_block(report, rows, block) if keys is not None else None
+            if repeats is not None:
+                block, rows, repeated = repeats
+                for row, line in repeated:
+                    if rejected is not None:
+                        rejected(row, line)
+            writer.write_block(block, rows)
         spooled = writer.close()
+        result.duplicates = keys.repeats if keys is not None else 0
         _sort_new_errors(report, first_error)
 
         if not report.ok:
