@@ -122,7 +122,8 @@ def delivered_to(task: Any, summary: Mapping[str, Any]) -> tuple[str, str] | Non
     if not conn_id or not callable(getattr(task, "workmagic_hook", None)):
         return None
     settings = task.workmagic_hook().settings
-    return settings.account_id, getattr(task, "data_category", None) or settings.data_category
+    category = getattr(task, "data_category", None) or settings.data_category
+    return (settings.account_id, category) if category else None
 
 
 def hour_delivered(alias: Any) -> Callable[[Any, Any], None]:
