@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import workmagic_asset
 
@@ -14,7 +15,7 @@ DOC = """
 
 Scheduled on the asset the WorkMagic example DAGs update (through the asset alias
 `workmagic-delivered-hour`) when they deliver an hour of one account's data category
-(`workmagic://{account_id}/{data_category}`). Each run reads the
+(`x-workmagic://{account_id}/{data_category}`). Each run reads the
 hours from its triggering asset events (`extra["hour"]`, the data interval start in UTC, and
 `extra["destination"]`, the folder written) and logs them: replace the task with what your team
 does once WorkMagic has the hour (refresh a report, notify, reconcile).
@@ -22,6 +23,15 @@ does once WorkMagic has the hour (refresh a report, notify, reconcile).
 
 #: The account and data category your ``workmagic`` connection delivers to.
 DELIVERED = workmagic_asset(account_id="121226", data_category="order-geo-date-data")
+
+
+def delivered_hours(triggering_asset_events: Any = None) -> list[str]:
+    """The hours whose delivery triggered this run, oldest first."""
+    events = (triggering_asset_events or {}).get(DELIVERED, [])
+    for event in events:
+        print(f"WorkMagic has the hour {event.extra.get('hour')}: {event.extra}")
+    return sorted({str(event.extra["hour"]) for event in events if "hour" in event.extra})
+
 
 with DAG(
     dag_id="example_workmagic_after_delivery",
@@ -31,14 +41,4 @@ with DAG(
     doc_md=DOC,
     tags=["workmagic"],
 ) as dag:
-
-    @task
-    def delivered_hours(triggering_asset_events: Any = None) -> list[str]:
-        """The hours whose delivery triggered this run, oldest first."""
-        events = (triggering_asset_events or {}).get(DELIVERED, [])
-        hours = sorted({str(event.extra["hour"]) for event in events if "hour" in event.extra})
-        for event in events:
-            print(f"WorkMagic has the hour {event.extra.get('hour')}: {event.extra}")
-        return hours
-
-    delivered_hours()
+    PythonOperator(task_id="delivered_hours", python_callable=delivered_hours)

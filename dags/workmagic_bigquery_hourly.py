@@ -49,7 +49,7 @@ exact statements of its hour and returns them in XCom without touching the wareh
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 #: Where the delivery task reports each hour it delivered: an event of the asset
-#: workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+#: x-workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
 DELIVERED = delivery_alias()
 
 with DAG(

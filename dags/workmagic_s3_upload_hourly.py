@@ -36,7 +36,7 @@ nothing is published while any row is invalid (the task log names row, field and
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 #: Where the delivery task reports each hour it delivered: an event of the asset
-#: workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+#: x-workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
 DELIVERED = delivery_alias()
 
 with DAG(

@@ -102,7 +102,7 @@ def workmagic_asset(account_id: str, data_category: str) -> Any:
 
     return Asset(
         name=f"workmagic-{account_id}-{data_category}",
-        uri=f"workmagic://{account_id}/{data_category}",
+        uri=f"x-workmagic://{account_id}/{data_category}",
     )
 
 

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dag_helpers import run_hour
+from dag_helpers import REPO_ROOT, run_hour
 
 pytestmark = pytest.mark.integration
 
-HOUR = datetime(2026, 3, 8, 2, tzinfo=timezone.utc)
-ASSET_URI = "workmagic://121226/order-geo-date-data"
-FOLDER = "account-121226/order-geo-date-data/2026/03/08/02"
+#: an hour of its own, and the example DAG under an id of its own: no other test's runs of the
+#: example DAG come before or after these (its missed-hours check would see them)
+HOUR = datetime(2026, 7, 20, 5, tzinfo=timezone.utc)
+UPLOAD = "wm_asset_upload_hourly"
+ASSET_URI = "x-workmagic://121226/order-geo-date-data"
+FOLDER = "account-121226/order-geo-date-data/2026/07/20/05"
 DOWNSTREAM = "example_workmagic_after_delivery"
 
 
@@ -63,6 +66,19 @@ def _task_instance(run: Any, task_id: str) -> Any:
 
 
 @pytest.fixture
+def upload_dag(load_dag_file: Any, airflow_db: Any) -> Any:
+    """The example upload DAG (own id) beside the downstream example DAG in one DAGs folder."""
+    dags = REPO_ROOT / "dags"
+    load_dag_file((dags / f"{DOWNSTREAM}.py").read_text(), DOWNSTREAM)
+    source = (dags / "workmagic_s3_upload_hourly.py").read_text()
+    dag = load_dag_file(source.replace('"workmagic_s3_upload_hourly"', f'"{UPLOAD}"'), UPLOAD)
+    for task in dag.tasks:
+        task.retries = 0
+        task.start_date = min(task.start_date, HOUR)
+    return dag
+
+
+@pytest.fixture
 def upload_hour(
     clean_sandbox: Any, airflow_connections: Any, tmp_path: Path, monkeypatch: Any
 ) -> Path:
@@ -72,8 +88,8 @@ def upload_hour(
     path.parent.mkdir(parents=True)
     row = {
         "id": "1001",
-        "created_at": "2026-03-08T02:10:00Z",
-        "updated_at": "2026-03-08T02:10:00Z",
+        "created_at": "2026-07-20T05:10:00Z",
+        "updated_at": "2026-07-20T05:10:00Z",
         "total_price": 12.5,
     }
     path.write_text(json.dumps(row) + "\n")
@@ -81,16 +97,16 @@ def upload_hour(
 
 
 def test_delivery_updates_the_asset_with_its_hour_and_queues_the_downstream_dag(
-    upload_hour: Path, example_dag: Any
+    upload_hour: Path, upload_dag: Any
 ) -> None:
-    dag = example_dag("workmagic_s3_upload_hourly")
+    dag = upload_dag
     queued_before = _queued_for(DOWNSTREAM)
 
     run = run_hour(dag, HOUR)
 
     assert run.state == "success"
     [(dag_id, task_id, extra)] = _asset_events(run)
-    assert (dag_id, task_id) == ("workmagic_s3_upload_hourly", "upload_hour")
+    assert (dag_id, task_id) == (UPLOAD, "upload_hour")
     assert extra["hour"] == HOUR.isoformat()
     assert extra["destination"] == f"s3://workmagic-inbound-data/{FOLDER}/"
     # Airflow queued the DAG that is scheduled on the asset
@@ -98,12 +114,12 @@ def test_delivery_updates_the_asset_with_its_hour_and_queues_the_downstream_dag(
 
 
 def test_the_openlineage_extractor_reports_the_runs_datasets(
-    upload_hour: Path, example_dag: Any
+    upload_hour: Path, upload_dag: Any
 ) -> None:
     from airflow.providers.openlineage.extractors.manager import ExtractorManager
     from airflow.utils.state import TaskInstanceState
 
-    dag = example_dag("workmagic_s3_upload_hourly")
+    dag = upload_dag
     run = run_hour(dag, HOUR)
     assert run.state == "success"
     task = dag.get_task("upload_hour")  # the DAG's own task object: it read the run's XCom

@@ -29,14 +29,14 @@ def _events(summary: Any, task: Any = None) -> list[Any]:
 def test_asset_is_named_by_account_and_category() -> None:
     asset = workmagic_asset(account_id="121226", data_category="order-geo-date-data")
 
-    assert asset.uri == "workmagic://121226/order-geo-date-data"
+    assert asset.uri == "x-workmagic://121226/order-geo-date-data"
     assert asset.name == "workmagic-121226-order-geo-date-data"
 
 
 def test_the_event_is_the_written_folders_account_with_the_hour() -> None:
     [event] = _events({"destination": FOLDER, "empty": False, "rows": 3})
 
-    assert event.dest_asset_key.uri == "workmagic://121226/order-geo-date-data"
+    assert event.dest_asset_key.uri == "x-workmagic://121226/order-geo-date-data"
     assert event.extra == {
         "hour": "2026-03-08T02:00:00+00:00",
         "destination": FOLDER,
@@ -54,7 +54,7 @@ def test_without_a_folder_the_tasks_connection_names_the_account() -> None:
 
     [event] = _events({"endpoint": "https://api.workmagic.io/enrich/orders"}, task)
 
-    assert event.dest_asset_key.uri == "workmagic://77/enrich"
+    assert event.dest_asset_key.uri == "x-workmagic://77/enrich"
     assert event.extra == {"hour": "2026-03-08T02:00:00+00:00"}
 
 
