@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicPermanentError
+from workmagic_provider.operators.lineage import LineageMixin
 from workmagic_provider.standards import DEFAULT_LOOKBACK
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class FailFast:
                 setattr(cls, name, _fails_fast(method))
 
 
-class WorkMagicBaseOperator(FailFast, BaseOperator):
+class WorkMagicBaseOperator(LineageMixin, FailFast, BaseOperator):
     """Base of operators that write into a WorkMagic hour folder.
 
     :param workmagic_conn_id: the ``workmagic`` connection (account, category, bucket, role).

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from workmagic_provider.hooks.workmagic import WorkMagicHook
+    from workmagic_provider.operators.lineage import LineageDataset
     from workmagic_provider.standards import HourFolder
     from workmagic_provider.stores import GCSStore
 
@@ -277,6 +278,15 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         bucket, prefix = split_gcs_uri(self._staging(), "staging_uri")
         return GCSStore(self._gcs_hook(hook), bucket), prefix
 
+    def lineage_sources(self, summary: Mapping[str, Any]) -> list[LineageDataset]:
+        """``bigquery`` and ``project.dataset.table`` (unqualified names: the job's project)."""
+        from workmagic_provider.operators.lineage import table_datasets
+
+        project = summary.get("project") or self.project_id
+        return table_datasets(
+            "bigquery", table=self.table, sql=self.sql, dialect="bigquery", defaults=(project, None)
+        )
+
     def _location(self, bq: BigQueryHook, project_id: str) -> str | None:
         """The job's location: given, or the source dataset's (table mode)."""
         if self.location:
@@ -361,6 +371,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         job, reattached = self._submit(bq, plan, project_id, location)
         self.job_id = job.job_id
         state = {
+            "project": project_id,
             "reattached": reattached,
             "billed": billed,
             "rows_checked": rows_checked,
@@ -533,6 +544,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         staged_bytes = sum(s.size for s in shards)
         summary = {
             "job_id": job.job_id,
+            "project": state.get("project") or job.project,
             "location": job.location,
             "reattached": bool(state.get("reattached")),
             "destination": destination.uri(folder.prefix),

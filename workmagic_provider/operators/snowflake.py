@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
     from airflow.sdk import Context
 
+    from workmagic_provider.operators.lineage import LineageDataset
     from workmagic_provider.standards import HourFolder
     from workmagic_provider.warehouse.checks import Check
     from workmagic_provider.warehouse.snowflake_columns import Column, Mapped
@@ -168,6 +169,21 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         except ImportError as err:
             raise MissingExtraError("apache-airflow-providers-snowflake", "snowflake") from err
         return SnowflakeHook(snowflake_conn_id=self.source_conn_id)
+
+    def lineage_sources(self, summary: Mapping[str, Any]) -> list[LineageDataset]:
+        """``snowflake://{account}`` and ``DATABASE.SCHEMA.TABLE`` (the hook's defaults)."""
+        from workmagic_provider.operators.lineage import table_datasets
+
+        hook = self.snowflake_hook()
+        info = hook.get_openlineage_database_info(hook.get_connection(self.source_conn_id))
+        return table_datasets(
+            f"{info.scheme}://{info.authority}",
+            table=self.table,
+            sql=self.sql,
+            dialect="snowflake",
+            defaults=(info.database, hook.get_openlineage_default_schema()),
+            upper=True,
+        )
 
     def _plan(self, context: Context) -> _Plan:
         from workmagic_provider.sql import (
