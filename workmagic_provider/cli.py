@@ -20,9 +20,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from workmagic_provider.cli_setup_sql import add_setup_sql_parser, cmd_setup_sql
+
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 #: Commands whose stdout is their result only (anything else printed goes to stderr).
-RESULT_COMMANDS = frozenset({"validate", "convert", "path"})
+RESULT_COMMANDS = frozenset({"validate", "convert", "path", "setup-sql"})
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
@@ -118,11 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--api-port", type=int, default=0)
 
-    commands.add_parser(
-        "setup-sql",
-        add_help=False,
-        help="print the one-time Snowflake setup SQL (workmagic-provider setup-sql --help)",
-    )
+    add_setup_sql_parser(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -397,6 +395,7 @@ COMMANDS = {
     "convert": cmd_convert,
     "path": cmd_path,
     "audit": cmd_audit,
+    "setup-sql": cmd_setup_sql,
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
 }
@@ -404,10 +403,6 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["setup-sql"]:  # its own parser: flags or a workmagic connection
-        from workmagic_provider.sql import setup_sql_main
-
-        return setup_sql_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "demo" and "AIRFLOW_HOME" not in os.environ:
         # the demo reads connections from the environment; keep Airflow's files out of ~/airflow

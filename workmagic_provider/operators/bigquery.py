@@ -160,12 +160,12 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
     # -- window and SQL -------------------------------------------------------------------
     def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:
         """``{{ workmagic_window_start }}``/``_end`` as ``@window_start``/``@window_end``."""
-        from workmagic_provider.sql import window_macros
+        from workmagic_provider.warehouse.bigquery_sql import bigquery_window_macros
 
-        return window_macros("bigquery", window)
+        return bigquery_window_macros(window)
 
     def _select(self) -> str:
-        from workmagic_provider.sql import bigquery_select
+        from workmagic_provider.warehouse.bigquery_sql import bigquery_select
 
         return bigquery_select(
             table=self.table,
@@ -189,7 +189,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
     STAGING_PLACEHOLDER = "gs://your-staging-bucket/workmagic/"
 
     def _staging(self, *, rendering: bool = False) -> str:
-        from workmagic_provider.sql import split_gcs_uri
+        from workmagic_provider.warehouse.bigquery_sql import split_gcs_uri
 
         if not self.staging_uri and rendering:
             return self.STAGING_PLACEHOLDER
@@ -204,7 +204,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
     def _plan(
         self, hook: WorkMagicHook, context: Context, project_id: str, *, rendering: bool = False
     ) -> _Plan:
-        from workmagic_provider.sql import bigquery_query_parameters
+        from workmagic_provider.warehouse.bigquery_sql import bigquery_query_parameters
 
         folder = self.hour_folder(hook, context)
         bounds = self.window(context)
@@ -229,16 +229,19 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
     def _export_config(
         self, plan: _Plan, attempt: int, *, rendering: bool = False
     ) -> dict[str, Any]:
-        from workmagic_provider.sql import bigquery_export_sql, bigquery_staging_uri
+        from workmagic_provider.warehouse.bigquery_sql import (
+            bigquery_export_sql,
+            bigquery_staging_uri,
+        )
 
         staging = self._staging(rendering=rendering)
         uri = bigquery_staging_uri(staging, plan.folder, f"{plan.key}_{attempt}")
         return self._query_config(bigquery_export_sql(uri, plan.select), plan.params)
 
     def _checks(self, plan: _Plan) -> tuple[str, list[Any]]:
-        from workmagic_provider.sql import checks_sql
         from workmagic_provider.warehouse.checks import bigquery_values, build_checks, check_query
         from workmagic_provider.warehouse.fields import schema_fields
+        from workmagic_provider.warehouse.sql_common import checks_sql
 
         values = bigquery_values(schema_fields(self.schema, self.schema_options))
         checks = build_checks(values, self.schema, "bigquery", ("@window_start", "@window_end"))
@@ -271,8 +274,8 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         return GCSStore(self._gcs_hook(hook), hook.settings.bucket)
 
     def staging_store(self, hook: WorkMagicHook) -> tuple[GCSStore, str]:
-        from workmagic_provider.sql import split_gcs_uri
         from workmagic_provider.stores import GCSStore
+        from workmagic_provider.warehouse.bigquery_sql import split_gcs_uri
 
         bucket, prefix = split_gcs_uri(self._staging(), "staging_uri")
         return GCSStore(self._gcs_hook(hook), bucket), prefix
@@ -302,7 +305,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         return str(extra.get("project") or extra.get("extra__google_cloud_platform__project") or "")
 
     def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
-        from workmagic_provider.sql import bigquery_sample_sql
+        from workmagic_provider.warehouse.bigquery_sql import bigquery_sample_sql
 
         hook = self.workmagic_hook()
         project_id = self.project_id or self._connection_project(hook)
@@ -444,7 +447,7 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
     def _validate_sample(
         self, bq: BigQueryHook, plan: _Plan, project_id: str, location: str | None
     ) -> int:
-        from workmagic_provider.sql import bigquery_sample_sql
+        from workmagic_provider.warehouse.bigquery_sql import bigquery_sample_sql
 
         config = self._query_config(
             bigquery_sample_sql(plan.select, self.validate_sample), plan.params

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from workmagic_provider.exceptions import MissingExtraError, WorkMagicError
 from workmagic_provider.operators.warehouse import WarehouseToWorkMagicOperator
-from workmagic_provider.sql import DEFAULT_INTEGRATION
 from workmagic_provider.standards import (
     DEFAULT_MAX_PART_BYTES,
     HARD_LIMIT_BYTES,
 )
+from workmagic_provider.warehouse.snowflake_setup import DEFAULT_INTEGRATION
 
 if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
@@ -157,9 +157,9 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
     # -- window ---------------------------------------------------------------------------
     def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:
         """``{{ workmagic_window_start }}``/``_end`` as strict Snowflake timestamp literals."""
-        from workmagic_provider.sql import window_macros
+        from workmagic_provider.warehouse.snowflake_sql import snowflake_window_macros
 
-        return window_macros("snowflake", window)
+        return snowflake_window_macros(window)
 
     # -- Snowflake ------------------------------------------------------------------------
     def snowflake_hook(self) -> SnowflakeHook:
@@ -170,7 +170,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         return SnowflakeHook(snowflake_conn_id=self.source_conn_id)
 
     def _plan(self, context: Context) -> _Plan:
-        from workmagic_provider.sql import (
+        from workmagic_provider.warehouse.snowflake_sql import (
             snowflake_identifier,
             snowflake_select,
             snowflake_unload_check,
@@ -218,15 +218,15 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         self, plan: _Plan, mapped: list[Mapped], generation: str
     ) -> tuple[dict[str, str], list[Check]]:
         """The check query (and its checks), the JSON SELECT, the sample and the unload."""
-        from workmagic_provider.sql import (
-            checks_sql,
+        from workmagic_provider.warehouse.checks import build_checks, check_query
+        from workmagic_provider.warehouse.snowflake_columns import checked_values, object_sql
+        from workmagic_provider.warehouse.snowflake_sql import (
             snowflake_json_select,
             snowflake_sample_sql,
             snowflake_timestamp,
             snowflake_unload_sql,
         )
-        from workmagic_provider.warehouse.checks import build_checks, check_query
-        from workmagic_provider.warehouse.snowflake_columns import checked_values, object_sql
+        from workmagic_provider.warehouse.sql_common import checks_sql
 
         window = (snowflake_timestamp(plan.bounds[0]), snowflake_timestamp(plan.bounds[1]))
         checks = build_checks(
@@ -265,7 +265,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
     def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
         from workmagic_provider.generations import new_generation
-        from workmagic_provider.sql import (
+        from workmagic_provider.warehouse.snowflake_sql import (
             SNOWFLAKE_SESSION_SETUP,
             snowflake_describe_sql,
             snowflake_list_sql,
@@ -302,9 +302,9 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
     # -- a run ----------------------------------------------------------------------------
     def run_in_warehouse(self, context: Context) -> dict[str, Any]:
         from workmagic_provider.generations import new_generation
-        from workmagic_provider.sql import snowflake_describe_sql
         from workmagic_provider.warehouse.checks import evaluate
         from workmagic_provider.warehouse.snowflake_session import SnowflakeSession
+        from workmagic_provider.warehouse.snowflake_sql import snowflake_describe_sql
 
         plan = self._plan(context)
         with SnowflakeSession(self.snowflake_hook()) as session:
@@ -385,7 +385,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         )
 
     def _stage_statements(self, account_id: str, bucket: str) -> tuple[list[str], str]:
-        from workmagic_provider.sql import TEMP_STAGE, snowflake_temp_stage_sql
+        from workmagic_provider.warehouse.snowflake_sql import TEMP_STAGE, snowflake_temp_stage_sql
 
         if self.stage:
             return [], self.stage
@@ -410,8 +410,11 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         """
         from snowflake.connector.errors import ProgrammingError
 
-        from workmagic_provider.sql import snowflake_list_sql, snowflake_remove_sql
         from workmagic_provider.standards import plan_folder_settle
+        from workmagic_provider.warehouse.snowflake_sql import (
+            snowflake_list_sql,
+            snowflake_remove_sql,
+        )
 
         folder = plan.folder
         if written is None:
