@@ -132,7 +132,7 @@ def test_bigquery_staging_uri_is_refused_when_unusable(staging: object) -> None:
 
 
 def test_bigquery_timestamp_text_is_rewritten_as_iso_z() -> None:
-    from workmagic_provider.operators.bigquery import normalise_bigquery_line
+    from workmagic_provider.warehouse.bigquery_delivery import normalise_bigquery_line
 
     line = (
         b'{"id":"7","created_at":"2026-03-08 01:30:00 UTC",'

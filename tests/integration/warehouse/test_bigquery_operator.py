@@ -30,11 +30,18 @@ FOLDER = "account-121226/order-geo-date-data/2026/03/08/02/"
 PART_LIMIT = 64 * 1024
 
 
+class _TaskInstance(SimpleNamespace):
+    """What ``execute`` uses of a task instance: the try number, XCom pushes (the links)."""
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
 def _context(hour: datetime = HOUR, try_number: int = 1) -> dict[str, Any]:
     return {
         "data_interval_start": hour,
         "data_interval_end": hour + timedelta(hours=1),
-        "ti": SimpleNamespace(try_number=try_number),
+        "ti": _TaskInstance(try_number=try_number, pushed={}),
     }
 
 
