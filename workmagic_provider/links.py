@@ -37,9 +37,11 @@ class WorkMagicLink(BaseOperatorLink):
 
     @classmethod
     def persist(cls, context: Context, operator: BaseOperator, **values: Any) -> None:
-        """Store the link's values for this try (skipped when the task pushes no XCom)."""
-        if operator.do_xcom_push:
-            context["ti"].xcom_push(key=cls.key, value=values)
+        """Store the link's values for this try (skipped when the task pushes no XCom, or
+        ``execute`` was called without a task instance)."""
+        ti = context.get("ti")
+        if ti is not None and operator.do_xcom_push:
+            ti.xcom_push(key=cls.key, value=values)
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         from airflow.sdk.execution_time.xcom import XCom
