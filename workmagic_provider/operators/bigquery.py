@@ -200,19 +200,11 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
     def _location(self, bq: BigQueryHook, project_id: str) -> str | None:
         """The job's location: given, or the source dataset's (table mode)."""
-        if self.location:
-            return self.location
-        if not self.table:
-            return None  # BigQuery runs the query where its tables are
-        parts = self.table.strip("`").split(".")
-        dataset_project, dataset = (
-            (parts[0], parts[1]) if len(parts) == 3 else (project_id, parts[0])
-        )
-        location = bq.get_dataset(dataset_id=dataset, project_id=dataset_project).location
-        self.log.info(
-            "location %s: the location of dataset %s.%s", location, dataset_project, dataset
-        )
-        return str(location) if location else None
+        from workmagic_provider.warehouse.bigquery_export import dataset_location
+
+        if self.location or not self.table:
+            return self.location or None  # without a table BigQuery runs where its tables are
+        return dataset_location(bq, self.table, project_id, self.log)
 
     # -- render_only ----------------------------------------------------------------------
     def _connection_project(self, hook: WorkMagicHook) -> str:
@@ -299,7 +291,9 @@ class BigQueryExportToWorkMagicOperator(WarehouseToWorkMagicOperator):
         job.result()
         return self._deliver(context, hook, job, state)
 
-    def _defer(self, hook: WorkMagicHook, job_id: str, project_id: str, state: dict[str, Any]):
+    def _defer(
+        self, hook: WorkMagicHook, job_id: str, project_id: str, state: dict[str, Any]
+    ) -> None:
         """Wait for the export in the triggerer; ``execute_complete`` delivers it."""
         from airflow.providers.google.cloud.triggers.bigquery import BigQueryInsertJobTrigger
 

@@ -78,6 +78,17 @@ def run_query(
     return rows, int(job.total_bytes_billed or 0)
 
 
+def dataset_location(
+    bq: BigQueryHook, table: str, project_id: str, log: logging.Logger | Any
+) -> str | None:
+    """The location of ``table``'s dataset, where its export job has to run."""
+    parts = table.strip("`").split(".")
+    dataset_project, dataset = (parts[0], parts[1]) if len(parts) == 3 else (project_id, parts[0])
+    location = bq.get_dataset(dataset_id=dataset, project_id=dataset_project).location
+    log.info("location %s: the location of dataset %s.%s", location, dataset_project, dataset)
+    return str(location) if location else None
+
+
 def submit_export(
     bq: BigQueryHook,
     plan: ExportPlan,
