@@ -22,6 +22,7 @@ from workmagic_provider.sync_files import Verdict
 from workmagic_provider.sync_marks import PARTS_MARK, marks_for, rewrites
 from workmagic_provider.sync_result import FileOutcome, SyncSettings
 
+#: the sync engine's logger: one place to turn its per-file lines up or down
 log = logging.getLogger("workmagic_provider.sync")
 
 
