@@ -111,7 +111,7 @@ def test_destination_stopped_mid_sync_then_retry_completes(
 @pytest.mark.parametrize(
     "override",
     [
-        {"external_id": "ext_id_typo_4242"},
+        {"external_id_secret": "ext_id_typo_4242"},
         {"role_arn": "arn:aws:iam::588759585297:role/AmazonS3FolderAccess999"},
     ],
     ids=["wrong-external-id", "wrong-role"],

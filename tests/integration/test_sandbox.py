@@ -61,14 +61,14 @@ def test_connections_point_at_the_sandbox(sandbox):
     wm = conns["workmagic_default"]
     assert wm["conn_type"] == "workmagic"
     assert wm["extra"]["role_arn"] == ("arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226")
-    assert wm["extra"]["external_id"] == "ext_id_account_121226"
+    assert wm["extra"]["external_id_secret"] == "ext_id_account_121226"
     assert wm["extra"]["aws_conn_id"] == "wm_sandbox_aws"
     assert wm["extra"]["gcp_conn_id"] == "wm_sandbox_gcp"
     # Never the real WorkMagic API from a sandbox run.
     assert wm["extra"]["enrich_api_url"].startswith("http://127.0.0.1:")
-    env = sandbox.env("gcs", external_id=None)
+    env = sandbox.env("gcs", external_id_secret=None)
     assert env["STORAGE_EMULATOR_HOST"] == sandbox.gcs_endpoint
-    assert "external_id" not in json.loads(env["AIRFLOW_CONN_WORKMAGIC_DEFAULT"])["extra"]
+    assert "external_id_secret" not in json.loads(env["AIRFLOW_CONN_WORKMAGIC_DEFAULT"])["extra"]
     assert json.loads(env["AIRFLOW_CONN_WORKMAGIC_DEFAULT"])["extra"]["cloud"] == "gcs"
 
 

@@ -195,7 +195,7 @@ class Sandbox:
         """Airflow connections (as dicts) for the sandbox: customer AWS, customer GCP, WorkMagic.
 
         ``workmagic_extra`` overrides fields of the WorkMagic connection (e.g.
-        ``external_id="wrong"``); a field set to ``None`` is left out.
+        ``external_id_secret="wrong"``); a field set to ``None`` is left out.
         """
         endpoint = self.s3_endpoint
         aws = {
@@ -220,10 +220,10 @@ class Sandbox:
             "bucket": self.bucket,
             "region": self.region,
             "role_arn": self.role_arn,
-            "external_id": self.external_id,
+            "external_id_secret": self.external_id,
             "aws_conn_id": AWS_CONN_ID,
             "gcp_conn_id": GCP_CONN_ID,
-            "service_account_email": SERVICE_ACCOUNT_EMAIL,
+            "gcs_account_email": SERVICE_ACCOUNT_EMAIL,
             "enrich_api_url": self._api_url(),
             "orders_api_key": ORDERS_API_KEY,
             "orders_api_url": self._api_url(),

@@ -75,7 +75,7 @@ def _smoke(extra: str, tmp_path: Path) -> dict[str, object]:
             "data_category": "order-geo-date-data",
             "cloud": "gcs" if extra == "google" else "s3",
             "role_arn": "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226",
-            "external_id": "ext-id-not-a-secret",
+            "external_id_secret": "ext-id-not-a-secret",
         },
     }
     env = {
