@@ -17,9 +17,11 @@ import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from workmagic_provider.cli_setup_sql import add_setup_sql_parser, cmd_setup_sql
+
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 #: Commands whose stdout is their result only (anything else printed goes to stderr).
-RESULT_COMMANDS = frozenset({"validate", "convert", "path"})
+RESULT_COMMANDS = frozenset({"validate", "convert", "path", "setup-sql"})
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
@@ -94,11 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _audit_arguments(commands)
 
-    commands.add_parser(
-        "setup-sql",
-        add_help=False,
-        help="print the one-time Snowflake setup SQL (workmagic-provider setup-sql --help)",
-    )
+    add_setup_sql_parser(commands)
 
     return parser
 
@@ -324,15 +322,12 @@ COMMANDS = {
     "convert": cmd_convert,
     "path": cmd_path,
     "audit": cmd_audit,
+    "setup-sql": cmd_setup_sql,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["setup-sql"]:  # its own parser: flags or a workmagic connection
-        from workmagic_provider.sql import setup_sql_main
-
-        return setup_sql_main(argv[1:])
     args = build_parser().parse_args(argv)
     args.stdout = sys.stdout
     with _stdout_to_stderr(args.command in RESULT_COMMANDS):

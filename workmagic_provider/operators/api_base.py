@@ -65,6 +65,8 @@ class OrdersToApiOperator(WorkMagicBaseOperator):
     id_field: ClassVar[str]
     time_field: ClassVar[str | None] = None
     api_name: ClassVar[str]
+    #: no hour folder: the rows go to an API
+    operator_extra_links = ()
 
     template_fields: Sequence[str] = (
         *WorkMagicBaseOperator.template_fields,

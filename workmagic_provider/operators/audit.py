@@ -55,6 +55,7 @@ class WorkMagicAuditOperator(WorkMagicBaseOperator):
         hours_back = self._hours_back()
         hook = self.workmagic_hook()
         last = self.hour_folder(hook, context)
+        self.link_hour_folder(context, hook, last)
         first = last.hour - timedelta(hours=hours_back)
         report = audit_range(
             self.destination_store(hook),

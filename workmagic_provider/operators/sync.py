@@ -152,6 +152,7 @@ class BaseSyncToWorkMagicOperator(WorkMagicBaseOperator):
         from workmagic_provider.sync import CopyRoute
 
         hook = self.workmagic_hook()
+        self.link_hour_folder(context, hook, self.hour_folder(hook, context))
         hour = to_utc_hour(self.run_hour(context))
         source, destination = self.source_store(), self.destination_store(hook)
         route = CopyRoute(self.server_side_copy)

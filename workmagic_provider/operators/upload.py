@@ -180,6 +180,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
 
         hook = self.workmagic_hook()
         folder = self.hour_folder(hook, context)
+        self.link_hour_folder(context, hook, folder)
         store = self.destination_store(hook)
         sink = StorePartSink(store, folder.prefix, {"workmagic-flow": self.flow})
         report = ValidationReport(self.schema)
