@@ -130,26 +130,22 @@ def _reader(args: argparse.Namespace, report: Any, rejected: Any = None) -> Any:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from workmagic_provider.files.part_writer import oversized_reason
-    from workmagic_provider.schemas import ValidationReport, validate_json_lines
+    from workmagic_provider.files.unique_keys import validated_unique
+    from workmagic_provider.schemas import ValidationReport
     from workmagic_provider.schemas.report import ROW
     from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
 
     report = ValidationReport(args.schema, max_errors=args.max_errors)
     reader = _reader(args, report)
     max_part_bytes = args.max_part_bytes or DEFAULT_MAX_PART_BYTES
-    last = [0]
-
-    def tracked() -> Iterator[tuple[int, bytes | str]]:
-        for row, line in reader.read(args.file):
-            last[0] = row
-            yield row, line
-
-    # one-in-one-out: the row a valid output belongs to is the last one read
-    for line in validate_json_lines(tracked(), args.schema, report=report, options=_options(args)):
+    valid = validated_unique(
+        reader.read(args.file), args.schema, report=report, options=_options(args)
+    )
+    for row, line in valid:
         reason = oversized_reason(line, max_part_bytes)
         if reason is not None:  # what convert would refuse to write
             report.rows_valid -= 1
-            report.add(last[0], ROW, reason)
+            report.add(row, ROW, reason)
     _sort_errors(report)
     cleaned = reader.cleaned
     out = args.stdout
@@ -290,9 +286,9 @@ def _audit(args: argparse.Namespace, first: Any, last: Any) -> Any:
     except WorkMagicConfigError:
         raise
     except Exception as err:  # the bucket cannot be read: access, network, no such bucket
-        text = f"{type(err).__name__}: {err}"
-        for secret in settings.secrets:
-            text = text.replace(secret, "***")
+        from workmagic_provider.redaction import redact
+
+        text = redact(f"{type(err).__name__}: {err}", settings.secrets)
         raise WorkMagicConfigError(f"could not read WorkMagic's bucket: {text}") from None
     return report
 
