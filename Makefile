@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint typecheck pytest demo bench lock clean test-floor lock-floor
+.PHONY: venv test lint typecheck pytest demo bench lock clean test-floor lock-floor docs
 
 venv: $(STAMP)
 
@@ -28,6 +28,11 @@ pytest: venv
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The docs site into site/; strict: a warning (a broken link, a missing reference) fails it.
+# Not `-q`, which hides the warnings that strict mode counts.
+docs: venv
+	$(BIN)/mkdocs build --strict
 
 demo: venv
 	$(BIN)/workmagic-provider demo
@@ -64,4 +69,4 @@ lock-floor: venv
 		-o requirements/floor.txt --no-header
 
 clean:
-	rm -rf $(VENV) .venv-floor-* .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-floor-* site .pytest_cache .ruff_cache .mypy_cache

@@ -108,5 +108,5 @@ def test_the_s3_upload_example_dag_delivers_an_hour(
     folder = f"account-121226/order-geo-date-data/{hour:%Y/%m/%d/%H}/"
     [key] = clean_sandbox.aws.list_keys(folder)
     body = clean_sandbox.aws.admin_client().get_object(Bucket=clean_sandbox.bucket, Key=key)
-    delivered = [json.loads(line)["id"] for line in gzip.decompress(body["Body"].read()).splitlines()]
-    assert delivered == [o["id"] for o in orders]
+    lines = gzip.decompress(body["Body"].read()).splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [o["id"] for o in orders]
