@@ -6,15 +6,15 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint typecheck pytest demo bench lock clean test-floor lock-floor docs
+.PHONY: venv test lint typecheck pytest test-celery demo bench lock clean test-floor lock-floor docs
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/lock.txt
+$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --quiet --python $(BIN)/python \
-		-r requirements/lock.txt -c requirements/lock.txt -e ".[dev]"
+		-r requirements/lock.txt -c requirements/lock.txt -e ".[dev]" -e ./sandbox
 	touch $(STAMP)
 
 lint: venv
@@ -22,10 +22,15 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy workmagic_provider
+	$(BIN)/mypy workmagic_provider sandbox/workmagic_sandbox
 
 pytest: venv
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not celery"
+
+# The example DAGs on CeleryExecutor + PostgreSQL + Redis with docker-compose.yaml's wiring
+# (needs Debian's postgresql and redis-server; .ci/run installs them).
+test-celery: venv
+	$(BIN)/pytest tests/celery -m celery
 
 test: lint typecheck pytest
 
@@ -35,7 +40,7 @@ docs: venv
 	$(BIN)/mkdocs build --strict
 
 demo: venv
-	$(BIN)/workmagic-provider demo
+	$(BIN)/workmagic-sandbox demo
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
@@ -47,16 +52,16 @@ lock: venv
 
 # The floor job: the lowest supported Airflow (requirements/floor.in) in a venv of its own, named
 # by the lock's hash so a changed lock builds a new one and an unchanged one is reused.
-FLOOR_HASH := $(shell sha256sum requirements/floor.txt pyproject.toml | sha256sum | cut -c1-12)
+FLOOR_HASH := $(shell sha256sum requirements/floor.txt pyproject.toml sandbox/pyproject.toml | sha256sum | cut -c1-12)
 FLOOR_VENV := .venv-floor-$(FLOOR_HASH)
 FLOOR_STAMP := $(FLOOR_VENV)/.installed-stamp
 FLOOR_TESTS := tests/floor tests/integration/test_dag_files.py
 
-$(FLOOR_STAMP): $(STAMP) requirements/floor.txt pyproject.toml
+$(FLOOR_STAMP): $(STAMP) requirements/floor.txt pyproject.toml sandbox/pyproject.toml
 	rm -rf .venv-floor-*
 	$(PYTHON) -m venv $(FLOOR_VENV)
 	$(BIN)/uv pip install --quiet --python $(FLOOR_VENV)/bin/python \
-		-r requirements/floor.txt -c requirements/floor.txt -e ".[dev]"
+		-r requirements/floor.txt -c requirements/floor.txt -e ".[dev]" -e ./sandbox
 	touch $(FLOOR_STAMP)
 
 test-floor: $(FLOOR_STAMP)

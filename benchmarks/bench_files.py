@@ -61,7 +61,7 @@ def child_ours(source: str, out: str) -> dict[str, object]:
     logging.disable(logging.INFO)
     folder = HourFolder("121226", "order-geo-date-data", parse_hour("2026-03-08T02:00:00Z"))
     report = ValidationReport("imported")
-    reader = InputReader("imported", report, unique=True)
+    reader = InputReader("imported", report)
     started = time.perf_counter()
     result = upload_lines(
         reader.read(source),

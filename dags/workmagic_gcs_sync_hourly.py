@@ -44,7 +44,7 @@ skipping unchanged files and re-splitting files of 1.5 MB or more. Files are cop
 1. In WorkMagic: Settings > Sales channels > Store data settings > Upload order data > Google
    Cloud Storage. Share the service account your `google_cloud_default` connection uses.
 2. Create an Airflow connection `workmagic_default` of type **WorkMagic** with `cloud` = `gcs`,
-   `account_id`, `data_category`, `service_account_email`.
+   `account_id`, `data_category`, `gcs_account_email`.
 3. Set the Variable `workmagic_source_bucket` (and optionally `workmagic_source_prefix`).
 """
 

@@ -45,7 +45,7 @@ passes through the worker); otherwise they are streamed.
 1. In WorkMagic: Settings > Sales channels > Store data settings > Upload order data >
    Amazon S3. Paste the ARN of the IAM user whose keys your `aws_default` connection holds.
 2. Copy WorkMagic's IAM role, External ID, bucket and your account id / path into an Airflow
-   connection `workmagic_default` of type **WorkMagic** (fields `role_arn`, `external_id`,
+   connection `workmagic_default` of type **WorkMagic** (fields `role_arn`, `external_id_secret`,
    `account_id`, `data_category`).
 3. Set the Variable `workmagic_source_bucket` (optionally `workmagic_source_prefix`, and
    `workmagic_source_conn_id` when another AWS connection reads your bucket).

@@ -19,6 +19,7 @@ hour of back-off.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -38,6 +39,15 @@ class WorkMagicPermanentError(WorkMagicError):
 
 class WorkMagicConfigError(WorkMagicPermanentError, ValueError):
     """A setting (connection field, operator argument, path part) is missing or malformed."""
+
+
+def one_of(name: str, value: object, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else the config error that names the option."""
+    if value not in choices:
+        raise WorkMagicConfigError(
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}"
+        )
+    return str(value)
 
 
 class WorkMagicInputError(WorkMagicPermanentError):

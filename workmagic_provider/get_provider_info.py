@@ -23,6 +23,15 @@ DEFAULT_AWS_CONN_ID = "aws_default"
 DEFAULT_GCP_CONN_ID = "google_cloud_default"
 DEFAULT_ENRICH_API_URL = "https://api.workmagic.io"
 DEFAULT_ORDERS_API_URL = "https://store-api.workmagic.io"
+#: Marker object the Test button writes and deletes under ``account-<id>/`` (no hour folder).
+DEFAULT_TEST_OBJECT = ".airflow-connection-test"
+
+#: Airflow hides an extra's value by key name: "secret" in the key hides the External ID, and
+#: a key without "service_account" keeps the registered e-mail readable.
+EXTERNAL_ID_KEY = "external_id_secret"
+SERVICE_ACCOUNT_KEY = "gcs_account_email"
+#: Earlier key names, still read (with a deprecation warning naming the new key).
+DEPRECATED_KEYS = {"external_id": EXTERNAL_ID_KEY, "service_account_email": SERVICE_ACCOUNT_KEY}
 
 _STR = ["string", "null"]
 
@@ -78,9 +87,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Role WorkMagic issued for your account, e.g. "
         "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226.",
     ),
-    "external_id": _field(
+    EXTERNAL_ID_KEY: _field(
         "External ID (S3)",
-        "External ID WorkMagic issued with the role; sent on every AssumeRole.",
+        "External ID WorkMagic issued with the role; sent on every AssumeRole (hidden in the UI; "
+        "the earlier key external_id still works).",
         secret=True,
     ),
     "aws_conn_id": _field(
@@ -94,10 +104,11 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Airflow connection id of the service account registered with WorkMagic (GCS).",
         default=DEFAULT_GCP_CONN_ID,
     ),
-    "service_account_email": _field(
+    SERVICE_ACCOUNT_KEY: _field(
         "Registered service account (GCS)",
-        "E-mail of the Google service account you registered with WorkMagic; checked and "
-        "shown in error messages.",
+        "E-mail of the Google service account you registered with WorkMagic; the Test button "
+        "compares it with the identity of your Google Cloud connection (the earlier key "
+        "service_account_email still works).",
     ),
     "enrich_api_url": _field(
         "Enrich API base URL",
@@ -114,6 +125,13 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Base URL of WorkMagic's Orders API.",
         default=DEFAULT_ORDERS_API_URL,
     ),
+    "test_object": _field(
+        "Test-button marker object",
+        "Name of the small object the Test button writes and deletes directly under "
+        "account-<id>/ (never in an hour folder) to check put and delete rights; none skips "
+        "that check.",
+        default=DEFAULT_TEST_OBJECT,
+    ),
 }
 
 #: Form behaviour of the built-in fields: only password (the Enrich API key) and extra stay.
@@ -128,12 +146,13 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "bucket": DEFAULT_BUCKET,
         "region": DEFAULT_REGION,
         "role_arn": "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226",
-        "external_id": "ext_id_account_121226",
+        EXTERNAL_ID_KEY: "ext_id_account_121226",
         "aws_conn_id": DEFAULT_AWS_CONN_ID,
         "gcp_conn_id": DEFAULT_GCP_CONN_ID,
-        "service_account_email": "workmagic-upload@my-project.iam.gserviceaccount.com",
+        SERVICE_ACCOUNT_KEY: "workmagic-upload@my-project.iam.gserviceaccount.com",
         "enrich_api_url": DEFAULT_ENRICH_API_URL,
         "orders_api_url": DEFAULT_ORDERS_API_URL,
+        "test_object": DEFAULT_TEST_OBJECT,
     },
 }
 

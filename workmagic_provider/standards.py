@@ -24,8 +24,6 @@ from workmagic_provider.generations import (
 HARD_LIMIT_BYTES = 1_500_000
 #: Default target size of one part: WorkMagic's own Snowflake sample uses 1 MiB.
 DEFAULT_MAX_PART_BYTES = 1_000_000
-#: Data category used by WorkMagic's examples for imported (geo x date) channels.
-DEFAULT_IMPORTED_CATEGORY = "order-geo-date-data"
 #: Flows that own parts in an hour folder; pruning only ever touches its own flow's names.
 FLOWS = ("upload", "files", "snowflake", "bigquery")
 #: Default overlap of warehouse windows: WorkMagic's samples export the "past 2 hours" hourly.

@@ -105,7 +105,7 @@ def test_cli_unusable_arguments_exit_2(
 def test_cli_refused_role_exits_2_without_the_secret(
     clean_sandbox: Any, airflow_connections: Any, capsys: Any
 ) -> None:
-    airflow_connections(external_id="ext_id_account_121226_WRONG")
+    airflow_connections(external_id_secret="ext_id_account_121226_WRONG")
     code = main(["audit", "--from", "2026-03-08T00:00:00Z", "--to", "2026-03-08T00:00:00Z"])
     err = capsys.readouterr().err
     assert code == 2

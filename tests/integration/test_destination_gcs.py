@@ -60,7 +60,7 @@ def test_test_connection_names_a_missing_bucket(gcs_env, airflow_connections):
 
 
 def test_gcs_cloud_needs_no_s3_settings(gcs_env, airflow_connections):
-    airflow_connections(cloud="gcs", role_arn=None, external_id=None)
+    airflow_connections(cloud="gcs", role_arn=None, external_id_secret=None)
     hook = WorkMagicHook()
     assert hook.settings.role_arn is None
     assert hook.destination_cloud() == "gcs"

@@ -10,7 +10,7 @@ import pytest
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.hooks.workmagic import WorkMagicHook
-from workmagic_provider.sandbox.launcher import (
+from workmagic_sandbox.launcher import (
     AWS_CONN_ID,
     CUSTOMER_ACCESS_KEY_ID,
     CUSTOMER_SECRET_ACCESS_KEY,
@@ -92,7 +92,7 @@ def test_wrong_external_id_is_refused_with_a_message_that_names_the_role(
     s3_env, airflow_connections
 ):
     sandbox = s3_env
-    airflow_connections(external_id=WRONG_EXTERNAL_ID)
+    airflow_connections(external_id_secret=WRONG_EXTERNAL_ID)
     hook = WorkMagicHook()
 
     ok, message = hook.test_connection()
@@ -167,3 +167,33 @@ def test_reset_empties_the_bucket_but_keeps_it(s3_env):
     sandbox.reset()
     assert sandbox.aws.list_keys() == []
     assert sandbox.writes == []
+
+
+def test_region_verify_and_config_extras_of_the_customer_connection_reach_the_role_client(
+    s3_env, monkeypatch
+):
+    """The role's client keeps the customer's botocore settings and WorkMagic's region.
+
+    The hook reads them through the amazon provider's public ``conn_config`` only.
+    """
+    import json
+
+    sandbox = s3_env
+    aws = sandbox.connection_dicts()[AWS_CONN_ID]
+    aws["extra"].update(
+        region_name="eu-west-1",  # the customer's own region; WorkMagic's bucket is us-east-1
+        verify=False,
+        config_kwargs={"connect_timeout": 7, "read_timeout": 11},
+    )
+    monkeypatch.setenv(f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}", json.dumps(aws))
+    hook = WorkMagicHook()
+    s3 = hook.get_s3_hook()
+    client = s3.get_conn()
+    assert client.meta.region_name == "us-east-1"
+    assert client.meta.config.connect_timeout == 7
+    assert client.meta.config.read_timeout == 11
+    assert s3.verify is False and s3.caller.verify is False
+    key = hook.hour_folder(HOUR).part_key("upload", 0)
+    client.put_object(Bucket=hook.settings.bucket, Key=key, Body=BODY)
+    (write,) = [w for w in sandbox.writes if w.key == key]
+    assert write.access_key_id != CUSTOMER_ACCESS_KEY_ID  # the role's key, not the customer's

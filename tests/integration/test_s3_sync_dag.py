@@ -1,7 +1,7 @@
 """The example S3 sync DAG run by Airflow (``dag.test``) against the loopback sandbox.
 
 A 24-hour backfill lands exactly the source's hour folders; running the same 24 hours again
-moves 0 bytes and leaves every object as it was (design Decision 13: one 24-hour backfill).
+moves 0 bytes and leaves every object as it was.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from dag_helpers import run_hour, xcom_return
 
-from workmagic_provider.sandbox.sample_data import custom_site_orders
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dag_helpers import run_hour, ti_state
 
-from workmagic_provider.sandbox.sample_data import custom_site_orders
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +111,7 @@ def test_destination_stopped_mid_sync_then_retry_completes(
 @pytest.mark.parametrize(
     "override",
     [
-        {"external_id": "ext_id_typo_4242"},
+        {"external_id_secret": "ext_id_typo_4242"},
         {"role_arn": "arn:aws:iam::588759585297:role/AmazonS3FolderAccess999"},
     ],
     ids=["wrong-external-id", "wrong-role"],

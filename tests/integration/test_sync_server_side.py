@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from workmagic_provider.sandbox.launcher import AWS_CONN_ID, GCP_CONN_ID
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.stores import GCSStore, ObjectInfo, S3Store
 from workmagic_provider.sync import FINGERPRINT_MARK, GENERATION_MARK, HourSync, SyncSettings
 from workmagic_provider.sync_files import HEAD_BYTES
+from workmagic_sandbox.launcher import AWS_CONN_ID, GCP_CONN_ID
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Import manifest (rule R8 of docs/design.md) and the compact key set, without Airflow runs."""
+"""Import manifest: re-imports drop or reject what another hour already has (no Airflow runs)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workmagic_provider.files.duplicates import KeySet, key_digest
-from workmagic_provider.files.manifest import ImportManifest
+from workmagic_provider.files.manifest import ImportManifest, key_digest
 from workmagic_provider.files.readers import InputReader
+from workmagic_provider.files.unique_keys import validated_unique
 from workmagic_provider.schemas import ValidationReport
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "files"
@@ -19,8 +19,14 @@ DEST = "s3://workmagic-inbound-data/account-1/order-geo-date-data/"
 def _import(manifest_file: Path, hour: str, on_duplicate: str, source: str) -> tuple:
     manifest = ImportManifest(manifest_file, DEST, hour, on_duplicate).load()  # type: ignore[arg-type]
     report = ValidationReport("custom-site")
-    reader = InputReader("custom-site", report, unique=True, gate=manifest.gate)
-    rows = [row for row, _ in reader.read(DATA / source)]
+    reader = InputReader("custom-site", report, gate=manifest.gate)
+    valid = validated_unique(
+        reader.read(DATA / source),
+        "custom-site",
+        report=report,
+        rejected=lambda row, _: manifest.rejected(row),
+    )
+    rows = [row for row, _ in valid]
     manifest.commit()
     return rows, report, reader
 
@@ -35,10 +41,9 @@ def test_drop_sends_only_records_not_imported_into_another_hour(tmp_path: Path) 
     # same hour again: a re-run rewrites its hour, nothing dropped
     rows, _, reader = _import(path, "2026/03/08/02", "drop", "fail_duplicate_ids.csv")
     assert rows == [2, 3] and reader.dropped == 0
-    # a later hour: both dropped
+    # a later hour: all three records dropped (row 4 repeats row 2's id)
     rows, report, reader = _import(path, "2026/03/08/03", "drop", "fail_duplicate_ids.csv")
-    assert rows == [] and reader.dropped == 2
-    assert [(e.row, e.field) for e in report.errors] == [(4, "id")]  # within-file duplicate
+    assert rows == [] and reader.dropped == 3 and report.ok
 
 
 def test_error_rejects_records_already_imported(tmp_path: Path) -> None:
@@ -66,12 +71,3 @@ def test_unreadable_manifest_is_an_input_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(WorkMagicInputError, match="not readable JSON"):
         ImportManifest(path, DEST, "2026/03/08/02").load()  # type: ignore[arg-type]
-
-
-def test_key_set_grows_and_remembers_first_rows() -> None:
-    keys = KeySet(buffer_keys=4)
-    for n in range(10_000):
-        assert keys.add(key_digest([n]), n + 2) is None
-    assert len(keys) == 10_000
-    assert keys.add(key_digest([1234]), 99_999) == 1236
-    assert keys.get(key_digest(["absent"])) is None

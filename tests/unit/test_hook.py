@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 
 from workmagic_provider.exceptions import MissingExtraError, WorkMagicConfigError
-from workmagic_provider.hooks import workmagic as wm
+from workmagic_provider.hooks import s3_access
 from workmagic_provider.hooks.workmagic import WorkMagicHook, WorkMagicSettings
 
 EXTERNAL_ID = "ext_id_account_121226_s3cr3t"
@@ -26,10 +26,10 @@ FULL_EXTRA = {
     "bucket": "workmagic-inbound-data",
     "region": "us-east-1",
     "role_arn": ROLE_ARN,
-    "external_id": EXTERNAL_ID,
+    "external_id_secret": EXTERNAL_ID,
     "aws_conn_id": "customer_aws",
     "gcp_conn_id": "customer_gcp",
-    "service_account_email": "uploader@my-project.iam.gserviceaccount.com",
+    "gcs_account_email": "uploader@my-project.iam.gserviceaccount.com",
     "enrich_api_url": "https://api.workmagic.io/",
     "orders_api_key": ORDERS_KEY,
     "orders_api_url": "https://store-api.workmagic.io",
@@ -92,7 +92,7 @@ def test_legacy_prefixed_extras_are_accepted_and_plain_keys_win():
             "extra__workmagic__account_id": "42",
             "extra__workmagic__data_category": "legacy-cat",
             "data_category": "plain-cat",
-            "extra__workmagic__external_id": EXTERNAL_ID,
+            "extra__workmagic__external_id_secret": EXTERNAL_ID,
         }
     )
     assert (s.account_id, s.data_category, s.external_id) == ("42", "plain-cat", EXTERNAL_ID)
@@ -118,12 +118,14 @@ BAD_VALUES = [
     ("region", "mars"),
     ("role_arn", "arn:aws:iam::588759585297:user/someone"),
     ("role_arn", "AmazonS3FolderAccess121226"),
-    ("external_id", "x"),
-    ("external_id", "has spaces in it"),
+    ("external_id_secret", "x"),
+    ("external_id_secret", "has spaces in it"),
     ("aws_conn_id", "not a conn id!"),
     ("gcp_conn_id", "a/b"),
-    ("service_account_email", "someone@gmail.com"),
-    ("service_account_email", "not-an-email"),
+    ("gcs_account_email", "someone@gmail.com"),
+    ("gcs_account_email", "not-an-email"),
+    ("test_object", "a/b"),
+    ("test_object", ".."),
     ("enrich_api_url", "ftp://api.workmagic.io"),
     ("orders_api_url", "store-api.workmagic.io"),
     ("account_id", ["121226"]),
@@ -139,7 +141,7 @@ def test_every_validation_error_names_its_field_and_no_secret(field, value):
     assert f"field {field}" in message
     assert "workmagic_default" in message
     assert_no_secret(message)
-    if field == "external_id":
+    if field == "external_id_secret":
         assert repr(value) not in message
 
 
@@ -167,7 +169,7 @@ def test_a_secret_pasted_into_another_field_is_not_echoed():
 def test_malformed_extra_is_not_echoed(monkeypatch):
     monkeypatch.setenv(
         "AIRFLOW_CONN_WM_BROKEN",
-        json.dumps({"conn_type": "workmagic", "extra": '{"external_id": "' + EXTERNAL_ID}),
+        json.dumps({"conn_type": "workmagic", "extra": '{"external_id_secret": "' + EXTERNAL_ID}),
     )
     with pytest.raises(WorkMagicConfigError) as info:
         _ = WorkMagicHook("wm_broken").settings
@@ -227,11 +229,9 @@ def test_destination_cloud(monkeypatch):
 
 
 def test_destination_cloud_inferred_when_not_set(monkeypatch):
-    set_conn(monkeypatch, "wm_a", account_id="1", role_arn=ROLE_ARN, external_id=EXTERNAL_ID)
+    set_conn(monkeypatch, "wm_a", account_id="1", role_arn=ROLE_ARN, external_id_secret=EXTERNAL_ID)
     assert WorkMagicHook("wm_a").destination_cloud() == "s3"
-    set_conn(
-        monkeypatch, "wm_b", account_id="1", service_account_email="a@b.iam.gserviceaccount.com"
-    )
+    set_conn(monkeypatch, "wm_b", account_id="1", gcs_account_email="a@b.iam.gserviceaccount.com")
     assert WorkMagicHook("wm_b").destination_cloud() == "gcs"
     set_conn(monkeypatch, "wm_c", account_id="1")
     with pytest.raises(WorkMagicConfigError, match="field cloud"):
@@ -241,16 +241,18 @@ def test_destination_cloud_inferred_when_not_set(monkeypatch):
 def test_s3_destination_without_role_settings_fails_clearly(monkeypatch):
     set_conn(monkeypatch, account_id="121226", cloud="s3")
     hook = WorkMagicHook()
-    expected = "S3 destination needs role_arn and external_id on connection 'workmagic_default'"
+    expected = (
+        "S3 destination needs role_arn and external_id_secret on connection 'workmagic_default'"
+    )
     with pytest.raises(WorkMagicConfigError, match=expected):
         hook.destination_cloud()
     with pytest.raises(WorkMagicConfigError, match=expected):
         hook.get_s3_hook()
     set_conn(monkeypatch, "wm_half", account_id="121226", role_arn=ROLE_ARN)
-    with pytest.raises(WorkMagicConfigError, match="S3 destination needs external_id on"):
+    with pytest.raises(WorkMagicConfigError, match="S3 destination needs external_id_secret on"):
         WorkMagicHook("wm_half").destination_cloud("s3")
     ok, message = hook.test_connection()
-    assert not ok and "needs role_arn and external_id" in message
+    assert not ok and "needs role_arn and external_id_secret" in message
 
 
 def test_test_connection_reports_validation_errors_without_secrets(monkeypatch):
@@ -332,13 +334,13 @@ def test_s3_hook_refuses_a_base_connection_that_assumes_its_own_role(monkeypatch
 
 def test_missing_amazon_provider_names_the_extra(monkeypatch):
     set_conn(monkeypatch, **FULL_EXTRA)
-    wm._workmagic_s3_hook_class.cache_clear()
+    s3_access.workmagic_s3_hook_class.cache_clear()
     monkeypatch.setitem(sys.modules, "airflow.providers.amazon.aws.hooks.s3", None)
     try:
         with pytest.raises(MissingExtraError, match=r"airflow-provider-workmagic\[amazon\]"):
             WorkMagicHook().get_s3_hook()
     finally:
-        wm._workmagic_s3_hook_class.cache_clear()
+        s3_access.workmagic_s3_hook_class.cache_clear()
 
 
 def test_missing_google_provider_names_the_extra(monkeypatch):

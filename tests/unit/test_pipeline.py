@@ -11,10 +11,11 @@ from dag_helpers import IMPORTED_ROW
 
 from workmagic_provider.files.part_writer import PartWriter
 from workmagic_provider.files.pipeline import upload_lines
+from workmagic_provider.files.rows import record_lines
 from workmagic_provider.files.sinks import LocalDirSink
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.schemas import ValidationReport, validate_json_lines
 from workmagic_provider.standards import HourFolder, parse_hour
+from workmagic_sandbox.sample_data import custom_site_orders
 
 FOLDER = HourFolder("121226", "orders", parse_hour("2026-03-08T02:00:00Z"))
 
@@ -98,3 +99,28 @@ def test_a_repeated_imported_key_is_rejected_naming_the_first_row(tmp_path: Path
     written = [json.loads(line) for line in gzip.decompress(part).splitlines()]
     assert [(r["geo_code"], r["orders"]) for r in written] == [("10001", 3), ("10002", 1)]
     assert result.rows_written == 2
+
+
+def test_a_custom_site_id_repeated_in_records_is_rejected_across_batches(tmp_path: Path) -> None:
+    """Records (an XCom's ``rows=``) skip the file readers: the pipeline still keeps each id once,
+    within a batch and against every earlier batch."""
+    orders = list(custom_site_orders(3000))
+    repeats = {1500: dict(orders[10]), 1501: dict(orders[1499]), 2999: dict(orders[2998])}
+    for index, order in repeats.items():
+        orders[index] = {**order, "total_price": "1.00"}
+    report = ValidationReport("custom-site")
+    rejected: list[int] = []
+    result = upload_lines(
+        record_lines(orders, report), schema="custom-site", folder=FOLDER, flow="upload",
+        sink=LocalDirSink(tmp_path, FOLDER.prefix), on_invalid="skip", report=report,
+        rejected=lambda r, raw: rejected.append(r),
+    )  # fmt: skip
+    assert rejected == [1501, 1502, 3000] and result.duplicates == 3
+    assert [(e.row, e.field) for e in report.errors] == [(1501, "id"), (1502, "id"), (3000, "id")]
+    assert "row 11 already has it" in report.errors[0].reason
+    written = [
+        json.loads(line)["id"]
+        for part in _parts(tmp_path / FOLDER.prefix)
+        for line in gzip.decompress(part).splitlines()
+    ]
+    assert len(written) == len(set(written)) == 2997 and result.rows_written == 2997

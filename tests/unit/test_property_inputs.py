@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from workmagic_provider.exceptions import WorkMagicError
 from workmagic_provider.files.csv_reader import iter_csv_records
 from workmagic_provider.files.readers import InputReader
+from workmagic_provider.files.unique_keys import validated_unique
 from workmagic_provider.schemas import ValidationReport, validate_json_lines, validate_records
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,12 +76,10 @@ def _read_all(data: bytes, schema: str, input_format: str) -> ValidationReport:
     report = ValidationReport(schema)
     reader = InputReader(schema, report, input_format=input_format)
     try:
-        for _ in validate_json_lines(reader.read(Bytes(data)), schema, report=report):
+        for _ in validated_unique(reader.read(Bytes(data)), schema, report=report):
             pass
     except WorkMagicError:
         pass  # an unusable file: one clear error is the contract
-    finally:
-        reader.close()
     return report
 
 

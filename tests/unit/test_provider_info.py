@@ -21,15 +21,16 @@ FIELDS = {
     "bucket": "workmagic-inbound-data",
     "region": "us-east-1",
     "role_arn": None,
-    "external_id": None,
+    "external_id_secret": None,
     "aws_conn_id": "aws_default",
     "gcp_conn_id": "google_cloud_default",
-    "service_account_email": None,
+    "gcs_account_email": None,
     "enrich_api_url": "https://api.workmagic.io",
     "orders_api_key": None,
     "orders_api_url": "https://store-api.workmagic.io",
+    "test_object": ".airflow-connection-test",
 }
-SECRET_FIELDS = {"external_id", "orders_api_key"}
+SECRET_FIELDS = {"external_id_secret", "orders_api_key"}
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
@@ -129,7 +130,7 @@ def test_ui_connection_form_metadata():
     assert standard.password.title == "Enrich API key"
     extra = meta.extra_fields
     assert set(extra) == set(FIELDS)
-    assert extra["external_id"]["schema"]["format"] == "password"
+    assert extra["external_id_secret"]["schema"]["format"] == "password"
     assert extra["bucket"]["value"] == "workmagic-inbound-data"
     assert extra["role_arn"]["schema"]["title"] == "WorkMagic IAM role ARN (S3)"
 

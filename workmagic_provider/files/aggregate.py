@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.schemas import IMPORTED_MEASURES, IMPORTED_PRIMARY_KEY, ValidationReport
-from workmagic_provider.schemas.common import WEEKDAYS
+from workmagic_provider.schemas.options import WEEKDAYS
 
 SUMMED = tuple(m for m in IMPORTED_MEASURES if m != "orders")
 

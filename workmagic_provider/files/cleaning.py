@@ -27,7 +27,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from workmagic_provider.schemas.common import WEEKDAYS
+from workmagic_provider.schemas.options import WEEKDAYS
 
 MONEY_FIELDS: tuple[str, ...] = ("sales", "profit", "new_customer_sales")
 COUNT_FIELDS: tuple[str, ...] = ("orders", "new_customer_orders")

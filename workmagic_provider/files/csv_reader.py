@@ -31,7 +31,6 @@ from workmagic_provider.files.jsonl import split_lines
 
 #: Delimiters tried, in order of preference when several split the header equally well.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SAMPLE_BYTES = 64 * 1024
 #: Lines one quoted field may span before its opening line counts as an unterminated quote.
 MAX_RECORD_LINES = 100

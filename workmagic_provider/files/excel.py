@@ -19,8 +19,6 @@ from typing import IO, Any
 
 from workmagic_provider.exceptions import WorkMagicInputError
 
-ZIP_MAGIC = b"PK\x03\x04"
-
 
 def cell_text(value: Any) -> str:
     """A cell's value as the text a CSV of the same sheet would hold."""

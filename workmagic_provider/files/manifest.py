@@ -16,19 +16,32 @@ such a DAG).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from array import array
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
-from workmagic_provider.files.duplicates import digest_hex
+from workmagic_provider.exceptions import WorkMagicInputError, one_of
 
 log = logging.getLogger(__name__)
 
 OnDuplicate = Literal["allow", "drop", "error"]
 ON_DUPLICATE: tuple[str, ...] = ("allow", "drop", "error")
 VERSION = 1
+#: joins the parts of a composite key before digesting (a character no key field holds)
+KEY_SEPARATOR = "\x1f"
+
+
+def key_digest(parts: Iterable[object]) -> int:
+    """The 64-bit digest of a (composite) key: what the manifest stores instead of the key."""
+    text = KEY_SEPARATOR.join(str(part) for part in parts)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def digest_hex(digest: int) -> str:
+    return f"{digest:016x}"
 
 
 class ImportManifest:
@@ -37,10 +50,7 @@ class ImportManifest:
     def __init__(
         self, path: Any, destination: str, hour: str, on_duplicate: OnDuplicate = "drop"
     ) -> None:
-        if on_duplicate not in ON_DUPLICATE:
-            raise WorkMagicConfigError(
-                f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}, got {on_duplicate!r}"
-            )
+        one_of("on_duplicate", on_duplicate, ON_DUPLICATE)
         self.path = path
         self.destination = destination
         self.hour = hour

@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicValidationError
+from workmagic_provider.exceptions import WorkMagicValidationError, one_of
 from workmagic_provider.files.part_writer import Part, PartWriter, oversized_to_report
 from workmagic_provider.files.sinks import PartSink, settle_parts
 from workmagic_provider.files.spool import spool_folder
@@ -47,6 +47,8 @@ class UploadResult:
     generation: str = ""
     #: a newer complete run of the same hour this run's parts gave way to (see generations)
     superseded_by: str | None = None
+    #: rows rejected because an earlier row of the upload had their key
+    duplicates: int = 0
 
     @property
     def rows_written(self) -> int:
@@ -61,6 +63,7 @@ class UploadResult:
             "rows": self.report.rows_total,
             "rows_written": self.rows_written if self.published else 0,
             "rejected": self.report.rows_rejected,
+            "duplicates": self.duplicates,
             "bytes": self.bytes_written if self.published else 0,
             "parts": [p.to_dict() for p in self.parts] if self.published else [],
             "removed_stale": list(self.removed),
@@ -93,26 +96,11 @@ def upload_lines(
     ``before_publish(report)`` runs once the input is read and validated, before anything is
     published: an operator checks its rejected-rows limit there (``rejections``).
     """
-    if on_invalid not in ("fail", "skip"):
-        raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
+    one_of("on_invalid", on_invalid, ("fail", "skip"))
     report = report if report is not None else ValidationReport(schema)
     result = UploadResult(report=report)
-    first_error = len(report.errors)
-    validator = BatchValidator(
-        schema,
-        options,
-        report_name=report.schema,
-        max_errors=report.max_errors,
-        keep_rejected=rejected is not None,
-    )
-    keys = UniqueKeys.for_schema(schema)
-    with (
-        contextlib.ExitStack() as cleanup,
-        spool_folder() as spool,
-    ):
+    with spool_folder() as spool:
         spool_dir = Path(spool)
-        if keys is not None:
-            cleanup.callback(keys.close)
 
         def spool_part(name: str, data: bytes) -> str:
             (spool_dir / name).write_bytes(data)
@@ -125,27 +113,13 @@ def upload_lines(
             compresslevel=compresslevel,
             on_oversized=oversized_to_report(report, rejected),
         )
-        for batch in map(validator, pack_batches(lines)):
-            report.merge(batch.report)
-            if rejected is not None:
-                for row, raw in batch.rejected:
-                    rejected(row, raw)
-            if keys is None:
-                writer.write_block(batch.valid, batch.rows)
-                continue
-            for row, line in zip(batch.rows, batch.valid.split(b"\n"), strict=False):
-                if keys.admit(report, row, line):
-                    writer.write(line, row)
-                elif rejected is not None:
-                    rejected(row, line)
+        result.duplicates = _validate_into(writer, lines, schema, options, report, rejected)
         spooled = writer.close()
-        _sort_new_errors(report, first_error)
 
         if not report.ok:
             log.warning("%s", report.summary(max_lines=10))
             if on_invalid == "fail":
                 raise WorkMagicValidationError(report)
-
         if before_publish is not None:
             before_publish(report)
         if report.rows_total == 0:
@@ -154,17 +128,12 @@ def upload_lines(
             log.info("%s %s: no row read; the folder is left as it is", flow, folder.prefix)
             result.published = True
             return result
-        generation = new_generation()
-        for index, part in enumerate(spooled):
-            name = folder.part_name(flow, index, generation=generation, count=len(spooled))
-            location = sink.put(name, (spool_dir / part.name).read_bytes())
-            log.info("wrote %s: %d rows, %d bytes", location, part.rows, part.bytes)
-            result.parts.append(Part(name, location, part.rows, part.bytes, part.raw_bytes))
+        result.generation = new_generation()
+        result.parts = _publish(spooled, spool_dir, sink, folder, flow, result.generation)
     result.published = True
-    result.generation = generation
     if prune:
         mine = {p.name for p in result.parts}
-        plan = settle_parts(sink, folder, flow, generation, mine)
+        plan = settle_parts(sink, folder, flow, result.generation, mine)
         result.removed = [name for name in plan.delete if name not in mine]
         result.superseded_by = plan.superseded_by
     log.info(
@@ -179,6 +148,63 @@ def upload_lines(
         len(result.removed),
     )
     return result
+
+
+def _validate_into(
+    writer: PartWriter,
+    lines: Iterable[tuple[int, bytes | str]],
+    schema: str,
+    options: SchemaOptions | None,
+    report: ValidationReport,
+    rejected: RejectedConsumer | None,
+) -> int:
+    """Validate ``lines`` batch by batch and write each key's first valid row to ``writer``.
+
+    Returns the number of rows rejected for repeating a key.
+    """
+    first_error = len(report.errors)
+    validator = BatchValidator(
+        schema,
+        options,
+        report_name=report.schema,
+        max_errors=report.max_errors,
+        keep_rejected=rejected is not None,
+    )
+    keys = UniqueKeys.for_schema(schema)
+    with keys if keys is not None else contextlib.nullcontext():
+        for batch in map(validator, pack_batches(lines)):
+            report.merge(batch.report)
+            refused: list[tuple[int, bytes]] = list(batch.rejected)
+            block: bytes = batch.valid
+            rows: Sequence[int] = batch.rows
+            repeats = keys.admit_block(report, rows, block) if keys is not None else None
+            if repeats is not None:
+                block, rows, repeated = repeats
+                refused += repeated
+            if rejected is not None:
+                for row, raw in refused:
+                    rejected(row, raw)
+            writer.write_block(block, rows)
+    _sort_new_errors(report, first_error)
+    return keys.repeats if keys is not None else 0
+
+
+def _publish(
+    spooled: Sequence[Part],
+    spool_dir: Path,
+    sink: PartSink,
+    folder: HourFolder,
+    flow: str,
+    generation: str,
+) -> list[Part]:
+    """Put the spooled parts into ``sink`` under their final names ("part N of M")."""
+    parts: list[Part] = []
+    for index, part in enumerate(spooled):
+        name = folder.part_name(flow, index, generation=generation, count=len(spooled))
+        location = sink.put(name, (spool_dir / part.name).read_bytes())
+        log.info("wrote %s: %d rows, %d bytes", location, part.rows, part.bytes)
+        parts.append(Part(name, location, part.rows, part.bytes, part.raw_bytes))
+    return parts
 
 
 def _sort_new_errors(report: ValidationReport, start: int) -> None:

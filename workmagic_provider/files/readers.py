@@ -14,10 +14,9 @@ warning (:attr:`InputReader.warnings`).
 
 Table inputs (CSV, Excel) go through the header mapping (:mod:`.headers`), grouping
 (:mod:`.grouping`) and, for imported rows, cleaning (:mod:`.cleaning`); JSON Lines must already
-have the schema's shape and pass through untouched. Keys must be unique within the import
-(order ids, imported primary keys, enrich order ids), in every format: a repeat is rejected
-naming the row that had it first. A ``gate`` (the import manifest) may drop or reject records
-already imported.
+have the schema's shape and pass through untouched. Repeated keys are found after validation,
+whatever the rows came from (:mod:`.unique_keys`); a ``gate`` (the import manifest) may drop or
+reject records already imported.
 """
 
 from __future__ import annotations
@@ -27,15 +26,14 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
-from typing import IO, Any, Literal
+from typing import IO, Any
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
-from workmagic_provider.files.duplicates import KeySet, key_digest
+from workmagic_provider.exceptions import WorkMagicInputError, one_of
+from workmagic_provider.files.manifest import key_digest
 from workmagic_provider.files.sources import open_binary
 from workmagic_provider.schemas import IMPORTED_PRIMARY_KEY, SchemaOptions, ValidationReport
 from workmagic_provider.schemas.report import ROW
 
-Format = Literal["auto", "csv", "excel", "jsonl"]
 FORMATS: tuple[str, ...] = ("auto", "csv", "excel", "jsonl")
 #: Receives each rejected record: row number and its raw input (a JSON text).
 Rejected = Callable[[int, Any], None]
@@ -117,10 +115,8 @@ class InputReader:
     """Reads the files of one import for ``schema`` into one report.
 
     :param clean: clean imported rows of tables (see :mod:`.cleaning`); counts in ``cleaned``.
-    :param unique: reject repeated keys (default), in every format: WorkMagic takes each key
-        once per import.
-    :param rejected: receives rows the reader rejects itself (ragged, conflicting, duplicate).
-    :param gate: see :data:`Gate`; given, every record's key is computed (JSON Lines too).
+    :param rejected: receives rows the reader rejects itself (ragged, conflicting, gated).
+    :param gate: see :data:`Gate`; given, every record's key is computed.
     """
 
     def __init__(
@@ -132,19 +128,14 @@ class InputReader:
         input_format: str = "auto",
         clean: bool = True,
         day_first: bool = False,
-        unique: bool = True,
         rejected: Rejected | None = None,
         gate: Gate | None = None,
     ) -> None:
-        if input_format not in FORMATS:
-            raise WorkMagicConfigError(
-                f"input_format must be one of {', '.join(FORMATS)}, got {input_format!r}"
-            )
+        one_of("input_format", input_format, FORMATS)
         self.schema = schema
         self.report = report
         self.options = options or SchemaOptions()
         self.input_format = input_format
-        self.unique = unique
         self.rejected = rejected
         self.gate = gate
         self.cleaner: Any = None
@@ -152,11 +143,9 @@ class InputReader:
             from workmagic_provider.files.cleaning import ImportedCleaner
 
             self.cleaner = ImportedCleaner(week_start=self.options.week_start, day_first=day_first)
-        self.keys = KeySet()
         self.formats: Counter[str] = Counter()
         self._table_counts: Counter[str] = Counter()
         self.dropped = 0
-        self.duplicates = 0
         #: problems that reject no row (e.g. a workbook sheet that is not read)
         self.warnings: list[str] = []
 
@@ -172,14 +161,9 @@ class InputReader:
         return {
             "formats": dict(self.formats),
             "cleaned": self.cleaned,
-            "duplicates": self.duplicates,
             "dropped_already_imported": self.dropped,
             "warnings": list(self.warnings),
         }
-
-    def close(self) -> None:
-        """Forget the keys seen and remove their spill file (see :class:`.duplicates.KeySet`)."""
-        self.keys.close()
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, source: Any, offset: int = 0) -> Generator[tuple[int, bytes | str], None, int]:
@@ -213,10 +197,9 @@ class InputReader:
         def problem(number: int, reason: str) -> None:
             self.report.add(offset + number, ROW, reason)  # too large to keep in the sidecar
 
-        check = self.unique or self.gate is not None
         for number, raw in iter_lines(stream, name, problem):
             last = row = offset + number
-            if check:
+            if self.gate is not None:
                 found = json_key_of(self.schema, raw)
                 if found is not None and not self._admit(row, found, None, raw):
                     continue
@@ -259,7 +242,6 @@ class InputReader:
             rejected=shifted,
             name=name,
         )
-        check = self.unique
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         cleaner = self.cleaner
         try:
@@ -267,7 +249,7 @@ class InputReader:
                 row = offset + line
                 if cleaner is not None:
                     cleaner.clean(record)
-                if check or self.gate is not None:
+                if self.gate is not None:
                     found = key_of(self.schema, record)
                     if found is not None and not self._admit(row, found, record, None):
                         continue
@@ -276,36 +258,22 @@ class InputReader:
             self._table_counts.update(table.counts)
         return offset + table.last_line
 
-    # -- keys ------------------------------------------------------------------------------
+    # -- gate ------------------------------------------------------------------------------
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
 
     def _admit(self, row: int, found: tuple[str, tuple[Any, ...]], record: Any, raw: Any) -> bool:
+        """Whether the gate lets the record of ``row`` through (dropped or rejected if not)."""
+        assert self.gate is not None
         field, parts = found
-        digest = key_digest(parts)
-        if self.unique:
-            first = self.keys.add(digest, row)
-            if first is not None:
-                self.duplicates += 1
-                shown = parts[0] if len(parts) == 1 else ", ".join(str(p) for p in parts)
-                self._reject(
-                    row,
-                    field if len(parts) == 1 else ROW,
-                    f"duplicate {field} ({shown}): row {first} already has it; keys must be "
-                    "unique within an import",
-                    record,
-                    raw,
-                )
-                return False
-        if self.gate is not None:
-            verdict = self.gate(row, digest)
-            if verdict == "drop":
-                self.dropped += 1
-                return False
-            if verdict is not None:
-                self._reject(row, field if len(parts) == 1 else ROW, verdict, record, raw)
-                return False
+        verdict = self.gate(row, key_digest(parts))
+        if verdict == "drop":
+            self.dropped += 1
+            return False
+        if verdict is not None:
+            self._reject(row, field if len(parts) == 1 else ROW, verdict, record, raw)
+            return False
         return True
 
     def _reject(self, row: int, field: str, reason: str, record: Any, raw: Any) -> None:

@@ -75,8 +75,12 @@ def record_lines(
 
 
 def cursor_records(cursor: Any, chunk_size: int = 1000) -> Iterator[dict[str, Any]]:
-    """A DB-API cursor's rows as mappings (column name -> value), ``chunk_size`` at a time."""
-    columns = [d[0] for d in cursor.description or ()]
+    """A DB-API cursor's rows as mappings (column name -> value), ``chunk_size`` at a time.
+
+    Snowflake and Oracle fold unquoted names to upper case; our fields are lower case, so a
+    name in upper case only is lowered (a quoted ``"Mixed"`` name is kept as it is).
+    """
+    columns = [str(d[0]).lower() if str(d[0]).isupper() else d[0] for d in cursor.description or ()]
     while chunk := cursor.fetchmany(chunk_size):
         for values in chunk:
-            yield dict(zip(columns, values, strict=False))
+            yield dict(zip(columns, values, strict=True))

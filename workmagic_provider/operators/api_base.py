@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.exceptions import WorkMagicConfigError, one_of
 from workmagic_provider.hooks.api.clock import SYSTEM_CLOCK, Clock
 from workmagic_provider.operators.base import WorkMagicBaseOperator
 from workmagic_provider.rejections import DEFAULT_MAX_REJECTED_FRACTION, validate_max_fraction
@@ -116,8 +116,7 @@ class OrdersToApiOperator(WorkMagicBaseOperator):
             )
         if sql and not source_conn_id:
             raise WorkMagicConfigError(f"task {task!r}: sql= needs source_conn_id=")
-        if on_invalid not in ("fail", "skip"):
-            raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
+        one_of("on_invalid", on_invalid, ("fail", "skip"))
         if chunk_size < 1:
             raise WorkMagicConfigError(f"chunk_size must be at least 1, got {chunk_size}")
         self.source_conn_id = source_conn_id

@@ -12,7 +12,7 @@ Postgres, MySQL, Snowflake, SQLite with ``apache-airflow-providers-sqlite``, ...
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Lines = Iterable[tuple[int, "bytes | str"]]
+Line = tuple[int, "bytes | str"]
+Lines = Iterable[Line]
 
 
 @dataclass
@@ -71,8 +72,10 @@ def sql_records(
     logger: Any = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows of ``sql`` as numbered mappings, fetched ``chunk_size`` at a time."""
+    from workmagic_provider.files.rows import cursor_records, numbered_records
+
     conn = source_hook(conn_id).get_conn()
-    number = chunks = 0
+    number = 0
     try:
         cursor = conn.cursor()
         try:
@@ -80,35 +83,32 @@ def sql_records(
                 cursor.execute(sql, parameters)
             else:
                 cursor.execute(sql)
-            # Snowflake and Oracle fold unquoted names to upper case; our fields are lower.
-            names = [
-                d[0].lower() if str(d[0]).isupper() else d[0] for d in cursor.description or []
-            ]
-            while chunk := cursor.fetchmany(chunk_size):
-                chunks += 1
-                for values in chunk:
-                    number += 1
-                    yield number, dict(zip(names, values, strict=True))
-            (logger or log).info("read %d rows from %s in %d chunk(s)", number, conn_id, chunks)
+            for number, record in numbered_records(cursor_records(cursor, chunk_size)):
+                yield number, record
+            (logger or log).info("read %d rows from %s", number, conn_id)
         finally:
             cursor.close()
     finally:
         conn.close()
 
 
-def file_lines(sources: Any, logger: Any = None) -> Iterator[tuple[int, bytes | str]]:
+def file_lines(sources: Any, logger: Any = None) -> Generator[Line, None, int]:
     """Lines of JSON Lines files (plain or gzip), numbered on across the files."""
     from workmagic_provider.files.jsonl import read_json_lines
+    from workmagic_provider.files.rows import numbered
     from workmagic_provider.operators.inputs import as_list, as_storage_path
 
-    offset = 0
-    for path in as_list(sources):
-        (logger or log).info("reading %s (rows numbered from %d)", path, offset + 1)
+    def read_one(path: Any, offset: int) -> Generator[Line, None, int]:
         last = offset
         for number, line in read_json_lines(as_storage_path(path)):
             last = offset + number
             yield last, line
-        offset = last
+        return last
+
+    def announce(path: Any, first_row: int) -> None:
+        (logger or log).info("reading %s (rows numbered from %d)", path, first_row)
+
+    return numbered(as_list(sources), read_one, on_input=announce)
 
 
 def input_lines(
@@ -123,6 +123,7 @@ def input_lines(
     logger: Any = None,
 ) -> Lines:
     """The numbered lines of whichever input the task was given (sql=, source= or rows=)."""
+    from workmagic_provider.files.rows import record_lines
     from workmagic_provider.schemas.validate import records_as_json_lines
 
     if sql:
@@ -131,15 +132,6 @@ def input_lines(
     if source:
         return file_lines(source, logger)
     return record_lines(rows, report)
-
-
-def record_lines(rows: Any, report: ValidationReport) -> Lines:
-    """Rows given as a list of mappings (e.g. an upstream XCom) as numbered JSON lines."""
-    from workmagic_provider.schemas.validate import records_as_json_lines
-
-    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
-        raise WorkMagicConfigError(f"rows must be a list of mappings, got {type(rows).__name__}")
-    return records_as_json_lines(enumerate(rows, start=1), report)
 
 
 def collect_orders(
@@ -154,23 +146,14 @@ def collect_orders(
 ) -> CollectedOrders:
     """Validate every line; keep the valid ones as orders, one per id (the last wins)."""
     from workmagic_provider.hooks.api import order_from_json
-    from workmagic_provider.schemas import validate_json_lines
-
-    # validate_json_lines is lazy and one-in-one-out: when it yields a valid row, the last
-    # input it consumed is that row, so the row numbers are read off the input side.
-    last = [0]
-
-    def tracked() -> Iterator[tuple[int, bytes | str]]:
-        for row, line in lines:
-            last[0] = row
-            yield row, line
+    from workmagic_provider.schemas import validate_numbered
 
     collected = CollectedOrders(report)
-    valid = validate_json_lines(
-        tracked(), schema, report=report, options=options, rejected=rejected.write
+    valid = validate_numbered(
+        lines, schema, report=report, options=options, rejected=rejected.write
     )
-    for body in valid:
-        collected.add(order_from_json(last[0], body, id_field, time_field))
+    for row, body in valid:
+        collected.add(order_from_json(row, body, id_field, time_field))
     return collected
 
 
@@ -179,7 +162,6 @@ __all__ = [
     "collect_orders",
     "file_lines",
     "input_lines",
-    "record_lines",
     "source_hook",
     "sql_records",
 ]

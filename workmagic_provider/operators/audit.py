@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.exceptions import WorkMagicConfigError, one_of
 from workmagic_provider.operators.base import WorkMagicBaseOperator
 
 if TYPE_CHECKING:
@@ -42,8 +42,7 @@ class WorkMagicAuditOperator(WorkMagicBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if on_problem not in ON_PROBLEM:
-            raise WorkMagicConfigError(f"on_problem must be 'fail' or 'warn', got {on_problem!r}")
+        one_of("on_problem", on_problem, ON_PROBLEM)
         self.hours_back = hours_back
         self.on_problem = on_problem
         self.suffix = suffix

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicError
+from workmagic_provider.exceptions import WorkMagicError, one_of
 
 OnEmpty = Literal["warn", "fail", "skip"]
 ON_EMPTY: tuple[str, ...] = ("warn", "fail", "skip")
@@ -22,9 +22,7 @@ class WorkMagicEmptyHourError(WorkMagicError):
 
 
 def validate_on_empty(value: object) -> OnEmpty:
-    if value not in ON_EMPTY:
-        raise WorkMagicConfigError(f"on_empty must be one of {', '.join(ON_EMPTY)}, got {value!r}")
-    return value  # type: ignore[return-value]
+    return one_of("on_empty", value, ON_EMPTY)  # type: ignore[return-value]
 
 
 def report_empty(

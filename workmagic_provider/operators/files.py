@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError
+from workmagic_provider.exceptions import one_of
 from workmagic_provider.files.object_sources import GLOB_CHARS as _GLOB_CHARS
 from workmagic_provider.operators.inputs import as_list, as_path, as_storage_path, shared_state_path
 from workmagic_provider.operators.upload import UploadToWorkMagicOperator
@@ -68,14 +68,8 @@ class OrderFileToWorkMagicOperator(UploadToWorkMagicOperator):
         from workmagic_provider.files.manifest import ON_DUPLICATE
         from workmagic_provider.files.readers import FORMATS
 
-        if input_format not in FORMATS:
-            raise WorkMagicConfigError(
-                f"input_format must be one of {FORMATS}, got {input_format!r}"
-            )
-        if on_duplicate not in ON_DUPLICATE:
-            raise WorkMagicConfigError(
-                f"on_duplicate must be one of {ON_DUPLICATE}, got {on_duplicate!r}"
-            )
+        one_of("input_format", input_format, FORMATS)
+        one_of("on_duplicate", on_duplicate, ON_DUPLICATE)
         self.input_format = input_format
         self.clean = clean
         self.day_first = day_first

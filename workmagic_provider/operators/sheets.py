@@ -11,7 +11,7 @@ primary key first (WEEKLY rows keyed by their week start).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import BaseOperator
@@ -20,11 +20,10 @@ from workmagic_provider.exceptions import (
     WorkMagicConfigError,
     WorkMagicInputError,
     WorkMagicValidationError,
+    one_of,
 )
-from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.operators.base import FailFast
 from workmagic_provider.operators.inputs import as_list, as_storage_path
-from workmagic_provider.schemas.imported import IMPORTED_PRIMARY_KEY
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -115,10 +114,8 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
         super().__init__(**kwargs)
         if source is None and rows is None:
             raise WorkMagicConfigError(f"task {self.task_id!r}: give source= or rows=")
-        if header not in ("fields", "labels"):
-            raise WorkMagicConfigError(f"header must be 'fields' or 'labels', got {header!r}")
-        if on_invalid not in ("fail", "skip"):
-            raise WorkMagicConfigError(f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}")
+        one_of("header", header, ("fields", "labels"))
+        one_of("on_invalid", on_invalid, ("fail", "skip"))
         self.spreadsheet_id = spreadsheet_id
         self.source = source
         self.rows = rows
@@ -159,7 +156,8 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
     def sheet_rows(self, report: ValidationReport) -> list[list[Any]]:
         """Validated rows as sheet values, in input order (aggregated rows: first seen)."""
         from workmagic_provider.files.aggregate import aggregate_order_rows
-        from workmagic_provider.schemas import validate_records
+        from workmagic_provider.files.unique_keys import validated_unique
+        from workmagic_provider.schemas.validate import records_as_json_lines
 
         records: Iterable[tuple[int, Mapping[str, Any]]] = self._input_records(report)
         if self.aggregate:
@@ -174,29 +172,20 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
                 defaults=self.defaults,
             )
         values: list[list[Any]] = []
-        last = [0]  # the row validate_records read last, i.e. the one whose line it yields
-
-        def numbered() -> Iterator[tuple[int, Mapping[str, Any]]]:
-            for row_number, record in records:
-                last[0] = row_number
-                yield row_number, record
-
-        with UniqueKeys(IMPORTED_PRIMARY_KEY) as keys:
-            for line in validate_records(
-                numbered(), "imported", report=report, options=self.schema_options
-            ):
-                if not keys.admit(report, last[0], line):
-                    continue  # the sheet would hold the key twice; WorkMagic keeps one
-                row = json.loads(line)
-                values.append([row.get(c, "") for c in COLUMNS])
-                if len(values) >= MAX_SHEET_LINES:
-                    raise WorkMagicInputError(
-                        f"more than {MAX_SHEET_LINES - 1:,} rows for one sheet: WorkMagic syncs "
-                        "fewer than 100,000 lines (header included). Aggregate the rows (daily "
-                        "or WEEKLY), delete old rows you already synced (WorkMagic keeps synced "
-                        "history), or split them: put one chunk in the first tab, press Sync now "
-                        "in WorkMagic, then the next chunk"
-                    )
+        lines = records_as_json_lines(records, report)
+        # each primary key once: the sheet would hold it twice, and WorkMagic keeps one
+        valid = validated_unique(lines, "imported", report=report, options=self.schema_options)
+        for _, line in valid:
+            row = json.loads(line)
+            values.append([row.get(c, "") for c in COLUMNS])
+            if len(values) >= MAX_SHEET_LINES:
+                raise WorkMagicInputError(
+                    f"more than {MAX_SHEET_LINES - 1:,} rows for one sheet: WorkMagic syncs "
+                    "fewer than 100,000 lines (header included). Aggregate the rows (daily "
+                    "or WEEKLY), delete old rows you already synced (WorkMagic keeps synced "
+                    "history), or split them: put one chunk in the first tab, press Sync now "
+                    "in WorkMagic, then the next chunk"
+                )
         report.errors.sort(key=lambda error: error.row)
         return values
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicError
+from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicError, one_of
 from workmagic_provider.operators.base import WorkMagicBaseOperator
 from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES, to_utc_hour
 
@@ -98,12 +98,8 @@ class BaseSyncToWorkMagicOperator(WorkMagicBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if on_empty not in _ON_EMPTY:
-            raise WorkMagicConfigError(f"on_empty must be one of {_ON_EMPTY}, got {on_empty!r}")
-        if on_foreign_file not in _ON_FOREIGN:
-            raise WorkMagicConfigError(
-                f"on_foreign_file must be one of {_ON_FOREIGN}, got {on_foreign_file!r}"
-            )
+        one_of("on_empty", on_empty, _ON_EMPTY)
+        one_of("on_foreign_file", on_foreign_file, _ON_FOREIGN)
         if not isinstance(recheck_hours, int) or not 0 <= recheck_hours <= 48:
             raise WorkMagicConfigError(
                 f"recheck_hours must be a whole number from 0 to 48, got {recheck_hours!r}"
@@ -128,9 +124,6 @@ class BaseSyncToWorkMagicOperator(WorkMagicBaseOperator):
 
     def source_store(self) -> ObjectStore:
         raise NotImplementedError
-
-    def source_folder(self, context: Context) -> str:
-        return self.source_folder_of(to_utc_hour(self.run_hour(context)))
 
     def source_folder_of(self, hour: datetime) -> str:
         prefix = self.source_prefix

@@ -159,7 +159,6 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         """Called after publishing; returns the XCom summary (subclasses add counts here)."""
         if self._reader is not None:
             summary.update(self._reader.summary())
-            self._reader.close()
             self._reader = None
         return summary
 

@@ -14,12 +14,9 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
-from workmagic_provider.schemas.common import SchemaOptions
+from workmagic_provider.schemas.options import SchemaOptions
 from workmagic_provider.schemas.report import ValidationReport
-from workmagic_provider.schemas.strict import changed_value
-from workmagic_provider.schemas.validate import get_codec, record_errors
+from workmagic_provider.schemas.validate import get_codec, validate_with
 
 #: A batch is sent once it holds this many raw bytes ...
 BATCH_BYTES = 1 << 19
@@ -38,10 +35,6 @@ class Batch:
     @property
     def first_row(self) -> int:
         return self.rows[0] if self.rows else 0
-
-    @property
-    def last_row(self) -> int:
-        return self.rows[-1] if self.rows else 0
 
 
 @dataclass
@@ -130,37 +123,23 @@ class BatchValidator:
 
     def __call__(self, batch: Batch) -> BatchResult:
         report = ValidationReport(self.report_name, max_errors=self.max_errors)
-        codec = self.codec
-        validate, dump, model = codec.validate, codec.dump, codec.model
-        keep_rejected = self.keep_rejected
-        check = changed_value if self.options is None or self.options.strict_json else None
+        rejected: list[tuple[int, bytes]] = []
+        keep = (lambda row, raw: rejected.append((row, raw))) if self.keep_rejected else None
+        strict = self.options is None or self.options.strict_json
         out: list[bytes] = []
         valid_rows: array[int] = array("q")
-        rejected: list[tuple[int, bytes]] = []
-        data = batch.data
-        start = 0
-        for row, length in zip(batch.rows, batch.lengths, strict=True):
-            end = start + length
-            raw = data[start:end]
-            start = end
-            try:
-                line = dump(validate(raw), exclude_none=True)
-            except ValidationError as error:
-                try:
-                    line = codec.recheck(raw, error)
-                except ValidationError as err:
-                    record_errors(report, row, err, model, raw)
-                    if keep_rejected:
-                        rejected.append((row, raw))
-                    continue
-            changed = check(raw, line) if check is not None else None
-            if changed is not None:
-                report.add(row, *changed)
-                if keep_rejected:
-                    rejected.append((row, raw))
-                continue
+        for row, line in validate_with(batch_lines(batch), self.codec, report, keep, strict):
             out.append(line)
             valid_rows.append(row)
-        report.rows_valid = len(valid_rows)
         out.append(b"")
         return BatchResult(b"\n".join(out), valid_rows, report, rejected)
+
+
+def batch_lines(batch: Batch) -> Iterator[tuple[int, bytes]]:
+    """The ``(row, raw line)`` pairs of a batch."""
+    data = batch.data
+    start = 0
+    for row, length in zip(batch.rows, batch.lengths, strict=True):
+        end = start + length
+        yield row, data[start:end]
+        start = end

@@ -25,27 +25,10 @@ from workmagic_provider.schemas.common import (
     UnknownFields,
     strict_union,
 )
+from workmagic_provider.schemas.keys import IMPORTED_MEASURES, IMPORTED_PRIMARY_KEY  # noqa: F401
 
 DEFAULT_UNKNOWN_FIELDS: UnknownFields = "reject"
 
-#: Fields that identify a row; a later upload with the same key replaces the row.
-IMPORTED_PRIMARY_KEY: tuple[str, ...] = (
-    "date_type",
-    "date_code",
-    "geo_type",
-    "geo_code",
-    "sales_platform",
-    "sales_platform_type",
-    "country_code",
-)
-#: Measures that add up when rows with the same key are aggregated.
-IMPORTED_MEASURES: tuple[str, ...] = (
-    "orders",
-    "sales",
-    "profit",
-    "new_customer_orders",
-    "new_customer_sales",
-)
 DATE_TYPES: tuple[str, ...] = ("DAILY", "WEEKLY")
 GEO_TYPES: tuple[str, ...] = ("ZIP", "DMA", "IP")
 SALES_PLATFORM_TYPES: tuple[str, ...] = ("PRIMARY", "SECONDARY")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workmagic_provider.schemas.common import config_error
+from workmagic_provider.schemas.options import config_error
 
 #: ``RowError.field`` of problems with a whole row (not valid JSON, not an object).
 ROW = "<row>"

@@ -22,11 +22,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from workmagic_provider.schemas.common import SchemaOptions, config_error, unknown_fields_of
-from workmagic_provider.schemas.custom_site import build_custom_site_model
-from workmagic_provider.schemas.enrich import build_enrich_model
 from workmagic_provider.schemas.fastpath import RowCodec, codec_for
-from workmagic_provider.schemas.imported import build_imported_model
+from workmagic_provider.schemas.options import SchemaOptions, config_error, unknown_fields_of
 from workmagic_provider.schemas.report import ROW, ValidationReport, brief
 from workmagic_provider.schemas.strict import changed_value
 
@@ -42,11 +39,18 @@ def get_model(name: str, options: SchemaOptions | None = None) -> type[BaseModel
         options = _DEFAULT_OPTIONS
     elif not isinstance(options, SchemaOptions):
         raise config_error(f"options must be a SchemaOptions, got {type(options).__name__}")
+    # each schema's module is imported when first used: a run builds only the model it needs
     if name == "custom-site":
+        from workmagic_provider.schemas.custom_site import build_custom_site_model
+
         return build_custom_site_model(unknown_fields_of(options, "allow"), options.max_count)
     if name == "enrich":
+        from workmagic_provider.schemas.enrich import build_enrich_model
+
         return build_enrich_model(unknown_fields_of(options, "reject"))
     if name == "imported":
+        from workmagic_provider.schemas.imported import build_imported_model
+
         # only the options this schema reads go into the cache key
         return build_imported_model(
             SchemaOptions(
@@ -97,7 +101,20 @@ def validate_json_lines(
     The output bytes carry no newline.
     """
     codec = get_codec(schema, options)  # unknown schema fails here, not at the first row
-    return _validate_json(lines, codec, report, rejected, _strict(options))
+    return (out for _, out in validate_with(lines, codec, report, rejected, _strict(options)))
+
+
+def validate_numbered(
+    lines: Iterable[tuple[int, bytes | str]],
+    schema: str,
+    *,
+    report: ValidationReport,
+    options: SchemaOptions | None = None,
+    rejected: RejectedConsumer | None = None,
+) -> Iterator[tuple[int, bytes]]:
+    """Like :func:`validate_json_lines`, each valid row with its row number: ``(row, JSON)``."""
+    codec = get_codec(schema, options)
+    return validate_with(lines, codec, report, rejected, _strict(options))
 
 
 def validate_records(
@@ -115,20 +132,21 @@ def validate_records(
     """
     codec = get_codec(schema, options)
     lines = records_as_json_lines(records, report)
-    return _validate_json(lines, codec, report, None, _strict(options))
+    return (out for _, out in validate_with(lines, codec, report, None, _strict(options)))
 
 
 def _strict(options: SchemaOptions | None) -> bool:
     return options is None or not isinstance(options, SchemaOptions) or options.strict_json
 
 
-def _validate_json(
+def validate_with(
     lines: Iterable[tuple[int, bytes | str]],
     codec: RowCodec,
     report: ValidationReport,
     rejected: RejectedConsumer | None,
     strict: bool = True,
-) -> Iterator[bytes]:
+) -> Iterator[tuple[int, bytes]]:
+    """Validate ``(row, raw)`` pairs with ``codec``: the one loop every validation runs."""
     validate, dump, model = codec.validate, codec.dump, codec.model
     check = changed_value if strict else None
     for row, raw in lines:
@@ -149,7 +167,7 @@ def _validate_json(
                 rejected(row, raw)
             continue
         report.rows_valid += 1
-        yield out
+        yield row, out
 
 
 def records_as_json_lines(

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
-from workmagic_provider.schemas.common import UnknownFields
+from workmagic_provider.schemas.options import UnknownFields
 
 Kind = Literal["timestamp", "date", "string", "number", "integer", "boolean", "nested"]
 
@@ -82,7 +82,7 @@ def key_fields(schema: str) -> tuple[str, ...]:
 
 def open_schema(schema: str, options: Any = None) -> bool:
     """Whether unknown fields pass through (custom-site) or are refused (imported)."""
-    from workmagic_provider.schemas.common import unknown_fields_of
+    from workmagic_provider.schemas.options import unknown_fields_of
 
     default: UnknownFields = "allow" if schema == "custom-site" else "reject"
     if options is None:

@@ -33,6 +33,7 @@ from workmagic_provider.exceptions import (
 )
 from workmagic_provider.hooks.api.clock import SYSTEM_CLOCK, Clock
 from workmagic_provider.hooks.api.endpoint import ApiEndpoint
+from workmagic_provider.redaction import redact
 
 if TYPE_CHECKING:
     import httpx
@@ -160,8 +161,7 @@ class Transport:
             self._http = None
 
     def redact(self, text: str) -> str:
-        secret = self.endpoint.secret
-        return text.replace(secret, "***") if secret else text
+        return redact(text, (self.endpoint.secret,))
 
     # ------------------------------------------------------------------ one logical request
     def request(
