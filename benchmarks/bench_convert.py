@@ -208,7 +208,7 @@ def best_of(
 
 def start_up(work: Path, runs: int) -> dict[str, float]:
     """Median wall seconds of ``validate`` on 10 rows and of ``python -c pass``."""
-    from workmagic_provider.sandbox.sample_data import custom_site_orders, write_json_lines
+    from workmagic_sandbox.sample_data import custom_site_orders, write_json_lines
 
     sample = work / "ten.jsonl"
     write_json_lines(sample, custom_site_orders(10))
@@ -240,7 +240,7 @@ def main() -> None:
         print(json.dumps(run_side(args.child, args.source, args.out)))
         return
 
-    from workmagic_provider.sandbox.sample_data import custom_site_orders, write_json_lines
+    from workmagic_sandbox.sample_data import custom_site_orders, write_json_lines
 
     sizes = [int(s) for s in args.sizes.split(",")]
     pythons = interpreters()

@@ -1,6 +1,6 @@
 """``EnrichOrdersOperator`` vs one request per order (a plain ``HttpOperator`` user), same run.
 
-One WorkMagic API sandbox (``workmagic_provider.sandbox.api``) runs in this process with
+One WorkMagic API sandbox (``workmagic_sandbox.api``) runs in this process with
 ``--latency`` seconds (default 20 ms) added to every answer, like a remote API. Each side runs in
 its own child process with the same Airflow connections and sends enrich orders for the same
 known order ids; the sandbox's delivery log counts what each side really delivered.
@@ -61,7 +61,7 @@ def rows(count: int, hour: datetime) -> list[dict[str, Any]]:
 def child_baseline(args: argparse.Namespace) -> dict[str, Any]:
     from airflow.providers.http.hooks.http import HttpHook
 
-    from workmagic_provider.sandbox.launcher import ENRICH_API_KEY
+    from workmagic_sandbox.launcher import ENRICH_API_KEY
 
     hook = HttpHook(method="POST", http_conn_id=HTTP_CONN_ID)
     headers = {"Authorization": f"Bearer {ENRICH_API_KEY}", "Content-Type": "application/json"}
@@ -107,8 +107,8 @@ def main() -> None:
         print(json.dumps(measure(args)))
         return
 
-    from workmagic_provider.sandbox.api import ApiFaults, ApiSandboxServer
-    from workmagic_provider.sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
+    from workmagic_sandbox.api import ApiFaults, ApiSandboxServer
+    from workmagic_sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
 
     server = ApiSandboxServer(enrich_api_key=ENRICH_API_KEY, orders_api_key=ORDERS_API_KEY)
     server.start()

@@ -77,9 +77,9 @@ def child_ours(args: argparse.Namespace) -> dict[str, object]:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from workmagic_provider.hooks.workmagic import WorkMagicHook
-    from workmagic_provider.sandbox.launcher import AWS_CONN_ID
     from workmagic_provider.stores import S3Store
     from workmagic_provider.sync import HourSync, SyncSettings
+    from workmagic_sandbox.launcher import AWS_CONN_ID
 
     logging.getLogger("workmagic_provider").setLevel(logging.WARNING)  # no line per file
     settings = SyncSettings(
@@ -113,7 +113,7 @@ def child_ours(args: argparse.Namespace) -> dict[str, object]:
 
 # ----------------------------------------------------------------------------- data
 def _pool(count: int) -> list[str]:
-    from workmagic_provider.sandbox.sample_data import custom_site_orders
+    from workmagic_sandbox.sample_data import custom_site_orders
 
     return [json.dumps(o, separators=(",", ":")) for o in custom_site_orders(count)]
 
@@ -223,7 +223,7 @@ class Baseline:
     """WorkMagic's bash sample, step for step, with awscli; and the one-step variant."""
 
     def __init__(self, aws: Path, sandbox: Any, work: Path) -> None:
-        from workmagic_provider.sandbox.launcher import (
+        from workmagic_sandbox.launcher import (
             CUSTOMER_ACCESS_KEY_ID,
             CUSTOMER_SECRET_ACCESS_KEY,
         )
@@ -415,7 +415,7 @@ def main() -> None:
     aws = awscli_venv()
     work = Path(tempfile.mkdtemp(prefix="sync-", dir=WORK))
     hermetic_env(work)
-    from workmagic_provider.sandbox.launcher import Sandbox
+    from workmagic_sandbox.launcher import Sandbox
 
     try:
         with Sandbox(account_id="121226", data_category=CATEGORY) as sandbox:
@@ -431,7 +431,7 @@ def run_all(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     import boto3
 
-    from workmagic_provider.sandbox.launcher import (
+    from workmagic_sandbox.launcher import (
         CUSTOMER_ACCESS_KEY_ID,
         CUSTOMER_SECRET_ACCESS_KEY,
     )

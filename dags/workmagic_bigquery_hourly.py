@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG, Param
 
 from workmagic_provider.example_defaults import (
+    delivery_alias,
+    hour_delivered,
     hourly_dag_kwargs,
     hourly_timetable,
     missed_hours_check,
@@ -46,6 +48,10 @@ exact statements of its hour and returns them in XCom without touching the wareh
 #: catchup=True every hour since then is delivered, those missed while it was down included.
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
+#: Where the delivery task reports each hour it delivered: an event of the asset
+#: x-workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+DELIVERED = delivery_alias()
+
 with DAG(
     dag_id="workmagic_bigquery_hourly",
     schedule=hourly_timetable(),
@@ -71,5 +77,7 @@ with DAG(
         location=param_or_variable("location", "workmagic_bigquery_location"),
         staging_uri=param_or_variable("staging_uri", "workmagic_bigquery_staging_uri"),
         render_only="{{ params.render_sql }}",
+        outlets=[DELIVERED],
+        post_execute=hour_delivered(DELIVERED),
     )
     deliver >> missed_hours_check()

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
+    delivery_alias,
+    hour_delivered,
     hourly_dag_kwargs,
     hourly_timetable,
     missed_hours_check,
@@ -45,6 +47,10 @@ HOUR = "{{ data_interval_start.strftime('%Y/%m/%d/%H') }}"
 #: catchup=True every hour since then is delivered, those missed while it was down included.
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
+#: Where the delivery task reports each hour it delivered: an event of the asset
+#: x-workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+DELIVERED = delivery_alias()
+
 with DAG(
     dag_id="workmagic_file_import",
     schedule=hourly_timetable(),
@@ -71,5 +77,7 @@ with DAG(
         # state on a worker's disk is refused unless every task runs on one machine
         single_machine="{{ var.value.get('workmagic_single_machine', 'false') }}",
         on_duplicate="drop",
+        outlets=[DELIVERED],
+        post_execute=hour_delivered(DELIVERED),
     )
     deliver >> missed_hours_check()

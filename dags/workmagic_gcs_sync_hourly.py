@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
+    delivery_alias,
+    hour_delivered,
     hourly_dag_kwargs,
     hourly_timetable,
     missed_hours_check,
@@ -52,6 +54,10 @@ skipping unchanged files and re-splitting files of 1.5 MB or more. Files are cop
 #: catchup=True every hour since then is delivered, those missed while it was down included.
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
+#: Where the delivery task reports each hour it delivered: an event of the asset
+#: x-workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+DELIVERED = delivery_alias()
+
 with DAG(
     dag_id="workmagic_gcs_sync_hourly",
     schedule=hourly_timetable(),
@@ -75,5 +81,7 @@ with DAG(
         on_empty="warn",
         on_foreign_file="skip",
         recheck_hours=1,
+        outlets=[DELIVERED],
+        post_execute=hour_delivered(DELIVERED),
     )
     deliver >> missed_hours_check()

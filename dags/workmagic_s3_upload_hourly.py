@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG
 
 from workmagic_provider.example_defaults import (
+    delivery_alias,
+    hour_delivered,
     hourly_dag_kwargs,
     hourly_timetable,
     missed_hours_check,
@@ -33,6 +35,10 @@ nothing is published while any row is invalid (the task log names row, field and
 #: catchup=True every hour since then is delivered, those missed while it was down included.
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
+#: Where the delivery task reports each hour it delivered: an event of the asset
+#: x-workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+DELIVERED = delivery_alias()
+
 with DAG(
     dag_id="workmagic_s3_upload_hourly",
     schedule=hourly_timetable(),
@@ -54,5 +60,7 @@ with DAG(
         ),
         schema="custom-site",
         on_invalid="fail",
+        outlets=[DELIVERED],
+        post_execute=hour_delivered(DELIVERED),
     )
     deliver >> missed_hours_check()

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG, Param
 
 from workmagic_provider.example_defaults import (
+    delivery_alias,
+    hour_delivered,
     hourly_dag_kwargs,
     hourly_timetable,
     missed_hours_check,
@@ -49,6 +51,10 @@ exact statements of its hour and returns them in XCom without touching the wareh
 #: catchup=True every hour since then is delivered, those missed while it was down included.
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
+#: Where the delivery task reports each hour it delivered: an event of the asset
+#: x-workmagic://{account_id}/{data_category} of the account it wrote to (see the README).
+DELIVERED = delivery_alias()
+
 with DAG(
     dag_id="workmagic_snowflake_hourly",
     schedule=hourly_timetable(),
@@ -79,5 +85,7 @@ with DAG(
         stage=param_or_variable("stage", "workmagic_snowflake_stage"),
         storage_integration="{{ params.storage_integration }}",
         render_only="{{ params.render_sql }}",
+        outlets=[DELIVERED],
+        post_execute=hour_delivered(DELIVERED),
     )
     deliver >> missed_hours_check()

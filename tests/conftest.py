@@ -5,7 +5,7 @@ The environment is set at import time, before anything imports Airflow (Airflow 
 
 Fixtures:
 
-* ``sandbox`` (session): one :class:`~workmagic_provider.sandbox.launcher.Sandbox` (S3 + STS and GCS
+* ``sandbox`` (session): one :class:`~workmagic_sandbox.launcher.Sandbox` (S3 + STS and GCS
   on loopback) for the whole run; ``clean_sandbox`` resets its stores for one test.
 * ``airflow_connections``: puts the sandbox's ``AIRFLOW_CONN_*`` and ``STORAGE_EMULATOR_HOST``
   into ``os.environ`` for one test and returns a function to re-apply them with changes, e.g.
@@ -74,7 +74,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Any]:
     """One sandbox (S3 + STS and GCS on loopback ports) for the whole session."""
-    from workmagic_provider.sandbox.launcher import Sandbox
+    from workmagic_sandbox.launcher import Sandbox
 
     box = Sandbox(account_id="121226", data_category="order-geo-date-data")
     box.start()
@@ -163,7 +163,7 @@ def load_dag_file(dags_folder: Path) -> Iterator[Callable[[str, str], Any]]:
 @pytest.fixture(scope="session")
 def customer_storage(sandbox: Any) -> Iterator[Any]:
     """The customer's own buckets (sync sources): plain moto S3 + a bucket in the GCS emulator."""
-    from workmagic_provider.sandbox.customer import CustomerStorage
+    from workmagic_sandbox.customer import CustomerStorage
 
     storage = CustomerStorage(sandbox).start()
     try:

@@ -1,4 +1,4 @@
-"""``workmagic-provider``: validate and convert files, print paths, run the sandbox and the demo.
+"""``workmagic-provider``: validate and convert files, print paths, audit WorkMagic's folder.
 
 Exit codes are a contract other tools rely on: 0 everything valid, 1 some rows invalid,
 2 the input or the arguments are unusable, 3 an internal error (a bug: please report it).
@@ -12,17 +12,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
+
+from workmagic_provider.cli_setup_sql import add_setup_sql_parser, cmd_setup_sql
 
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 #: Commands whose stdout is their result only (anything else printed goes to stderr).
-RESULT_COMMANDS = frozenset({"validate", "convert", "path"})
+RESULT_COMMANDS = frozenset({"validate", "convert", "path", "setup-sql"})
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
@@ -69,7 +68,7 @@ def _schema_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workmagic-provider",
-        description="Deliver order data to WorkMagic: validate, convert, sandbox, demo.",
+        description="Deliver order data to WorkMagic: validate, convert, path, audit, setup-sql.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -97,53 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _audit_arguments(commands)
 
-    sandbox = commands.add_parser(
-        "sandbox", help="run the local stand-in for WorkMagic's buckets until interrupted"
-    )
-    sandbox.add_argument("--account", default="121226")
-    sandbox.add_argument("--category", default="order-geo-date-data")
-    sandbox.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container")
-    sandbox.add_argument("--s3-port", type=int, default=0, help="0 picks a free port")
-    sandbox.add_argument("--gcs-port", type=int, default=0)
-    sandbox.add_argument(
-        "--source-bucket",
-        default=None,
-        help="also create this customer bucket (S3 and GCS) for the sync DAGs",
-    )
-    sandbox.add_argument(
-        "--seed-hours",
-        type=int,
-        default=0,
-        help="fill the source bucket's exports/YYYY/MM/DD/HH/ for the last N complete hours",
-    )
-    sandbox.add_argument("--api-port", type=int, default=0)
+    add_setup_sql_parser(commands)
 
-    commands.add_parser(
-        "setup-sql",
-        add_help=False,
-        help="print the one-time Snowflake setup SQL (workmagic-provider setup-sql --help)",
-    )
-
-    demo = commands.add_parser(
-        "demo",
-        help="backfill every example DAG with a local Airflow against the sandbox",
-        description="Start the sandbox and a local Airflow (api-server, scheduler, "
-        "dag-processor on SQLite), backfill the last HOURS hours of every example DAG through "
-        "the REST API, and print what each run moved.",
-    )
-    demo.add_argument("--hours", type=int, default=6, help="hours to backfill (default 6)")
-    demo.add_argument("--rows", type=int, default=200, help="orders per hour and source")
-    demo.add_argument(
-        "--dags-folder",
-        type=Path,
-        default=None,
-        help="the example DAGs (default: ./dags of a checkout; they are not in the wheel)",
-    )
-    demo.add_argument(
-        "--workdir", type=Path, default=None, help="a new or empty folder (default: temporary)"
-    )
-    demo.add_argument("--keep", action="store_true", help="keep the temporary work folder")
-    demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the runs")
     return parser
 
 
@@ -359,55 +313,18 @@ def _root_logs_to_stderr() -> Any:
     return restore
 
 
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from workmagic_provider.sandbox.launcher import serve
-
-    serve(
-        account_id=args.account,
-        data_category=args.category,
-        host=args.host,
-        s3_port=args.s3_port,
-        gcs_port=args.gcs_port,
-        api_port=args.api_port,
-        source_bucket=args.source_bucket,
-        seed_hours=args.seed_hours,
-    )
-    return EXIT_OK
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from workmagic_provider.sandbox.demo import run_demo
-
-    return run_demo(
-        hours=args.hours,
-        rows=args.rows,
-        dags_folder=args.dags_folder,
-        workdir=args.workdir,
-        keep=args.keep,
-        timeout=args.timeout,
-    )
-
-
 COMMANDS = {
     "validate": cmd_validate,
     "convert": cmd_convert,
     "path": cmd_path,
     "audit": cmd_audit,
-    "sandbox": cmd_sandbox,
-    "demo": cmd_demo,
+    "setup-sql": cmd_setup_sql,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["setup-sql"]:  # its own parser: flags or a workmagic connection
-        from workmagic_provider.sql import setup_sql_main
-
-        return setup_sql_main(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.command == "demo" and "AIRFLOW_HOME" not in os.environ:
-        # the demo reads connections from the environment; keep Airflow's files out of ~/airflow
-        os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="workmagic-demo-airflow-")
     args.stdout = sys.stdout
     with _stdout_to_stderr(args.command in RESULT_COMMANDS):
         return _run(args)

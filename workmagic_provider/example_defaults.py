@@ -8,6 +8,8 @@ it delivers) and ``catchup=True`` (every hour since then is delivered, missed on
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -84,3 +86,66 @@ def missed_hours_check(**kwargs: Any) -> Any:
 def param_or_variable(param: str, variable: str, default: str = "") -> str:
     """A template: the DAG param if a manual trigger set it, else the Airflow Variable."""
     return f"{{{{ params.{param} or var.value.get('{variable}', '{default}') }}}}"
+
+
+#: The asset alias the example DAGs' delivery tasks emit through (see ``hour_delivered``).
+DELIVERY_ALIAS = "workmagic-delivered-hour"
+
+
+def workmagic_asset(account_id: str, data_category: str) -> Any:
+    """The Asset "an hour of this account's data category reached WorkMagic".
+
+    One per account and category, whichever flow delivers: a downstream DAG scheduled on it runs
+    after each delivered hour and finds the hour in the event's ``extra``.
+    """
+    from airflow.sdk import Asset
+
+    return Asset(
+        name=f"workmagic-{account_id}-{data_category}",
+        uri=f"x-workmagic://{account_id}/{data_category}",
+    )
+
+
+def delivery_alias() -> Any:
+    """The outlet of a delivery task: the asset it updates is known only when it ran."""
+    from airflow.sdk import AssetAlias
+
+    return AssetAlias(name=DELIVERY_ALIAS)
+
+
+def delivered_to(task: Any, summary: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(account id, data category) a run delivered to: its folder, else the task's connection."""
+    match = _FOLDER.search(str(summary.get("destination") or ""))
+    if match:
+        return match.group(1), match.group(2)
+    conn_id = getattr(task, "workmagic_conn_id", None)
+    if not conn_id or not callable(getattr(task, "workmagic_hook", None)):
+        return None
+    settings = task.workmagic_hook().settings
+    category = getattr(task, "data_category", None) or settings.data_category
+    return (settings.account_id, category) if category else None
+
+
+def hour_delivered(alias: Any) -> Callable[[Any, Any], None]:
+    """A delivery task's ``post_execute``: an event of the account's asset, through ``alias``,
+    whose ``extra`` holds the hour (and the folder written, when there is one).
+
+    The account and category are those the run delivered to (its folder, or its connection),
+    so a trigger with another ``workmagic_conn_id`` updates that account's asset.
+    """
+
+    def record(context: Any, result: Any) -> None:
+        summary = result if isinstance(result, Mapping) else {}
+        target = delivered_to(context["task"], summary)
+        if target is None or summary.get("mode") == "render_only":  # nothing was delivered
+            return
+        extra: dict[str, Any] = {"hour": context["data_interval_start"].isoformat()}
+        for key in ("destination", "empty"):
+            if summary.get(key) is not None:
+                extra[key] = summary[key]
+        context["outlet_events"][alias].add(workmagic_asset(*target), extra=extra)
+
+    return record
+
+
+_FOLDER = re.compile(r"/account-(\d+)/([^/]+)/\d{4}/\d\d/\d\d/\d\d/?$")

@@ -209,4 +209,9 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": deepcopy(CONN_FIELDS),
             }
         ],
+        "extra-links": [
+            "workmagic_provider.links.HourFolderLink",
+            "workmagic_provider.links.BigQueryJobLink",
+            "workmagic_provider.links.WorkMagicSettingsLink",
+        ],
     }

@@ -21,211 +21,47 @@ pruning stays within what this sync owns: stale parts of a re-split file are alw
 with ``delete_extra`` objects whose source file is gone are removed too; objects without our mark
 are never touched, and neither are objects a newer run of the same hour wrote (their marks are
 read again just before deleting), so two overlapping runs leave one run's output.
+
+Here: planning (listings, verdicts, what is current), the parallel delivery and the pruning.
+The marks are :mod:`~workmagic_provider.sync_marks`, one file's copy or transform
+:mod:`~workmagic_provider.sync_moves`, the settings and the summary
+:mod:`~workmagic_provider.sync_result`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import logging
-import re
-import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Literal
 
 from workmagic_provider.exceptions import (
     WorkMagicError,
     WorkMagicInputError,
     WorkMagicPermanentError,
-    WorkMagicValidationError,
 )
-from workmagic_provider.files.resplit import resplit_stream, split_names
-from workmagic_provider.files.sources import CountingReader
 from workmagic_provider.files.unique_keys import UniqueKeys
 from workmagic_provider.generations import GENERATION_MARK, may_delete, new_generation
-from workmagic_provider.schemas import SchemaOptions, ValidationReport
-from workmagic_provider.standards import DEFAULT_MAX_PART_BYTES
-from workmagic_provider.stores import ObjectInfo, ObjectStore, ServerSideCopyRefused
+from workmagic_provider.stores import ObjectInfo, ObjectStore
 from workmagic_provider.sync_files import (
     HEAD_BYTES,
-    Verdict,
     destination_names,
     verdict_by_content,
     verdict_by_ending,
     verdict_by_name,
 )
+from workmagic_provider.sync_marks import (
+    SOURCE_MARK,
+    SYNC_MARK,
+    current_names,
+    identical_copies,
+    rewrites,
+)
+from workmagic_provider.sync_moves import CopyRoute, FileMover, Todo
+from workmagic_provider.sync_result import FileOutcome, SyncResult, SyncSettings
 
 log = logging.getLogger(__name__)
 
-SYNC_MARK = "workmagic-sync"
-SOURCE_MARK = "workmagic-source"
-FINGERPRINT_MARK = "workmagic-fingerprint"
-RECIPE_MARK = "workmagic-recipe"
-#: on the last part of a re-split file only: how many parts the file became. Parts are written
-#: as they fill, so parts without this mark beside them are what an interrupted run left.
-PARTS_MARK = "workmagic-parts"
-Action = Literal["copy", "transform", "skip"]
-_PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
-
-
-def _gz_name(path: str) -> bool:
-    return path.lower().endswith(".gz")
-
-
-@dataclass
-class FileOutcome:
-    """What happened to one source file (one log line, one entry of the summary)."""
-
-    source: str
-    action: Action
-    targets: list[str] = field(default_factory=list)
-    bytes: int = 0
-    rows: int | None = None
-    rejected: int = 0
-    #: the bytes were copied inside the cloud, none passed through the worker
-    server_side: bool = False
-
-
-@dataclass
-class SyncResult:
-    """Totals of one sync of one hour; ``summary()`` goes to XCom (counts and names, no rows)."""
-
-    source_uri: str
-    destination_uri: str
-    generation: str = ""
-    files: list[FileOutcome] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    #: source files not delivered, with the reason (WorkMagic would skip them)
-    foreign: dict[str, str] = field(default_factory=dict)
-    #: stale objects left in place because a newer run of the same hour wrote them
-    kept_newer: list[str] = field(default_factory=list)
-    listed: int = 0
-
-    def count(self, action: Action) -> int:
-        return sum(1 for f in self.files if f.action == action)
-
-    @property
-    def empty(self) -> bool:
-        """No file of the source hour is (or already was) delivered: nothing WorkMagic reads."""
-        return not self.files
-
-    def summary(self) -> dict[str, object]:
-        moved = [f for f in self.files if f.action != "skip"]
-        return {
-            "source": self.source_uri,
-            "destination": self.destination_uri,
-            "files_seen": self.listed,
-            "copied": self.count("copy"),
-            "copied_server_side": sum(1 for f in moved if f.server_side),
-            "split": self.count("transform"),
-            "skipped": self.count("skip"),
-            "deleted": len(self.deleted),
-            "objects_written": sum(len(f.targets) for f in moved),
-            "bytes_written": sum(f.bytes for f in moved),
-            "bytes_through_worker": sum(f.bytes for f in moved if not f.server_side),
-            "rows_written": sum(f.rows or 0 for f in moved),
-            "rows_rejected": sum(f.rejected for f in self.files),
-            "empty": self.empty,
-            "not_delivered": len(self.foreign),
-            "skipped_files": dict(self.foreign),
-            "delivered": {
-                f.source: f.targets[0] if len(f.targets) == 1 else list(f.targets)
-                for f in self.files
-            },
-            "kept_newer": len(self.kept_newer),
-            "generation": self.generation,
-        }
-
-
-@dataclass(frozen=True)
-class SyncSettings:
-    """How to treat files: one object so the recipe mark can fingerprint it."""
-
-    sync_id: str
-    max_part_bytes: int = DEFAULT_MAX_PART_BYTES
-    split_oversized: bool = True
-    schema: str | None = None
-    options: SchemaOptions | None = None
-    on_invalid: Literal["fail", "skip"] = "fail"
-    compresslevel: int = 6
-    recursive: bool = True
-    on_foreign_file: Literal["skip", "fail"] = "skip"
-    #: read the first bytes of every new or changed file (``False``: ``.gz`` names are trusted)
-    check_content: bool = True
-
-    @property
-    def recipe(self) -> str:
-        """Changes when the way files are transformed changes, so a re-run redoes them."""
-        text = f"{self.max_part_bytes}|{self.schema}|{self.options}|{self.compresslevel}"
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-class CopyRoute:
-    """Whether copies go inside the cloud or through the worker: found out once per run.
-
-    ``None`` until the first copy says; the first refusal (no read grant on the source, the
-    source not visible from the destination's endpoint) turns server-side copies off.
-    """
-
-    def __init__(self, server_side: bool = True) -> None:
-        self.server_side: bool | None = None if server_side else False
-        self._lock = threading.Lock()
-
-    @property
-    def known(self) -> bool:
-        return self.server_side is not None
-
-    def copy(
-        self,
-        source: ObjectStore,
-        destination: ObjectStore,
-        info: ObjectInfo,
-        key: str,
-        marks: Mapping[str, str],
-    ) -> bool:
-        """Try a server-side copy; ``False`` means the caller streams the bytes instead."""
-        if self.server_side is False:
-            return False
-        try:
-            destination.copy_from(source, info, key, marks)
-        except ServerSideCopyRefused as refused:
-            with self._lock:
-                if self.server_side is not False:
-                    log.info(
-                        "server-side copy into %s not possible (%s): streaming through the "
-                        "worker for the rest of this run",
-                        destination.uri(key),
-                        refused,
-                    )
-                self.server_side = False
-            return False
-        with self._lock:
-            if self.server_side is None:
-                log.info(
-                    "server-side copy into %s works: no bytes pass through the worker",
-                    destination.uri(key),
-                )
-            self.server_side = True
-        return True
-
-
-@dataclass
-class _Todo:
-    """A new or changed source file; its verdict and (small files) its bytes once read."""
-
-    path: str
-    info: ObjectInfo
-    name: str
-    verdict: Verdict | None = None
-    #: the whole object, when the content check read all of it (saves a second read)
-    head: bytes | None = None
-
-    @property
-    def foreign(self) -> bool:
-        return self.verdict is not None and self.verdict.kind == "foreign"
+__all__ = ["CopyRoute", "HourSync", "SyncResult", "SyncSettings"]
 
 
 class HourSync:
@@ -252,47 +88,9 @@ class HourSync:
         self.route = route or CopyRoute()
         self._new_generation = generation
         self.generation = ""
-        self._keys: UniqueKeys | None = None
+        self._mover: FileMover  # made by run(), once the generation is taken
 
     # -- planning -------------------------------------------------------------------------
-    def _rewrites(self, info: ObjectInfo) -> bool:
-        """Rewritten whatever the content: validated, or re-split for its size."""
-        oversized = info.size >= self.settings.max_part_bytes
-        return self.settings.schema is not None or (oversized and self.settings.split_oversized)
-
-    def _marks(self, path: str, info: ObjectInfo, transformed: bool) -> dict[str, str]:
-        marks = {
-            SYNC_MARK: self.settings.sync_id,
-            SOURCE_MARK: path,
-            FINGERPRINT_MARK: info.fingerprint,
-        }
-        if transformed:
-            marks[RECIPE_MARK] = self.settings.recipe
-        return marks
-
-    def _identical_copies(
-        self, sources: dict[str, ObjectInfo], names: dict[str, str], existing: list[ObjectInfo]
-    ) -> set[str]:
-        """Paths whose destination object has the source's exact bytes, known from listings alone.
-
-        A single-part upload's ETag is the MD5 of its bytes in both buckets (multipart ETags and
-        SSE-KMS ETags are not, and never match here), so equal plain-MD5 ETags and sizes prove
-        a byte copy is current without one HEAD request per object.
-        """
-        by_name = {o.key[len(self.destination_prefix) :]: o for o in existing}
-        same = set()
-        for path, info in sources.items():
-            there = by_name.get(names[path])
-            if (
-                there is not None
-                and not self._rewrites(info)
-                and there.size == info.size
-                and _PLAIN_MD5.fullmatch(info.etag)
-                and there.etag == info.etag
-            ):
-                same.add(path)
-        return same
-
     def _destination_marks(self, objects: list[ObjectInfo]) -> dict[str, Mapping[str, str]]:
         """Metadata of destination objects (listings of S3 carry none: HEAD them in parallel)."""
         known: dict[str, Mapping[str, str] | None] = {
@@ -308,27 +106,7 @@ class HourSync:
         with ThreadPoolExecutor(self.max_workers) as pool:
             return dict(zip(keys, pool.map(self.destination.metadata, keys), strict=True))
 
-    def _is_current(
-        self, path: str, info: ObjectInfo, name: str, owned: dict[str, Mapping[str, str]]
-    ) -> list[str] | None:
-        """The destination names that already hold this exact source file, else ``None``."""
-        current = sorted(n for n, m in owned.items() if m.get(SOURCE_MARK) == path)
-        if not current:
-            return None
-        transformed = self._rewrites(info) or any(RECIPE_MARK in owned[n] for n in current)
-        expected = self._marks(path, info, transformed)
-        if not all(owned[n].get(k) == v for n in current for k, v in expected.items()):
-            return None
-        if not transformed:
-            return current if current == [name] else None
-        counts = {owned[n].get(PARTS_MARK) for n in current} - {None}
-        if counts != {str(len(current))}:
-            return None  # unfinished: the last part, which carries the count, is missing
-        part = split_names(name)
-        wanted = [name] if len(current) == 1 else sorted(part(i) for i in range(len(current)))
-        return current if current == wanted else None
-
-    def _judge(self, item: _Todo, *, keep_head: bool = True) -> None:
+    def _judge(self, item: Todo, *, keep_head: bool = True) -> None:
         """Decide what a new or changed file is from its first bytes (or, when content checks
         are off, from a ``.gz`` / JSON Lines name); a small file is read whole, once."""
         if item.verdict is not None:
@@ -343,115 +121,10 @@ class HourSync:
         if whole and keep_head and not item.foreign:
             item.head = head
 
-    def _judge_all(self, todo: list[_Todo]) -> None:
+    def _judge_all(self, todo: list[Todo]) -> None:
         """Judge every file before anything is written (``on_foreign_file="fail"``)."""
         with ThreadPoolExecutor(self.max_workers) as pool:
             list(pool.map(lambda item: self._judge(item, keep_head=False), todo))
-
-    # -- doing ----------------------------------------------------------------------------
-    def _copy(self, item: _Todo, marks: dict[str, str]) -> FileOutcome:
-        key = self.destination_prefix + item.name
-        target = self.destination.uri(key)
-        marks = {**marks, GENERATION_MARK: self.generation}
-        held = item.head is not None  # read whole by the content check: a PUT, not a copy
-        if not held and self.route.copy(self.source, self.destination, item.info, key, marks):
-            log.info(
-                "copied %s -> %s (%d bytes, server-side)",
-                self.source.uri(item.info.key),
-                target,
-                item.info.size,
-            )
-            return FileOutcome(item.path, "copy", [item.name], item.info.size, server_side=True)
-        if item.head is not None:
-            self.destination.write_bytes(key, item.head, marks)
-            size = len(item.head)
-        else:
-            with self.source.open_read(item.info.key) as stream:
-                counted = CountingReader(stream)
-                self.destination.write_stream(
-                    key,
-                    counted,  # type: ignore[arg-type]  # a raw reader: what uploads need of IO
-                    marks,
-                )
-            size = counted.count
-        log.info("copied %s -> %s (%d bytes)", self.source.uri(item.info.key), target, size)
-        return FileOutcome(item.path, "copy", [item.name], size)
-
-    def _transform(self, item: _Todo, marks: dict[str, str]) -> FileOutcome:
-        """Read lines, validate if asked, write gzip size-capped parts (one part: the name).
-
-        With ``on_invalid="fail"`` and a schema, parts are held until the whole file has
-        validated, so a bad file writes nothing. Otherwise they are written as they fill, one
-        part behind (at most two parts in memory): whether the first part keeps the file's
-        name is known only when a second one appears or the file ends.
-        """
-        hold_all = self.settings.schema is not None and self.settings.on_invalid == "fail"
-        held: list[tuple[str, bytes]] = []
-        written_names: list[str] = []
-        total = 0
-        marks = {**marks, GENERATION_MARK: self.generation}
-
-        def write(part_name: str, data: bytes, part_marks: dict[str, str] = marks) -> None:
-            nonlocal total
-            self.destination.write_bytes(self.destination_prefix + part_name, data, part_marks)
-            written_names.append(part_name)
-            total += len(data)
-
-        def put(part_name: str, data: bytes) -> str:
-            held.append((part_name, data))
-            if not hold_all and len(held) > 1:
-                write(*held.pop(0))
-            return part_name
-
-        report = ValidationReport(self.settings.schema or "json-lines")
-        source_uri = self.source.uri(item.info.key)
-        opened = (
-            contextlib.nullcontext(io.BytesIO(item.head))
-            if item.head is not None
-            else self.source.open_read(item.info.key)
-        )
-        with opened as raw:
-            produced = resplit_stream(
-                raw,
-                source_uri,
-                split_names(item.name),
-                put,
-                max_part_bytes=self.settings.max_part_bytes,
-                compresslevel=self.settings.compresslevel,
-                schema=self.settings.schema,
-                options=self.settings.options,
-                report=report,
-                keys=self._keys,
-            )
-        rows_written = sum(p.rows for p in produced)
-        if not report.ok and self.settings.on_invalid == "fail":
-            raise WorkMagicValidationError(report)
-        if len(produced) == 1:
-            held = [(item.name, held[0][1])]  # one part: keep the file's name
-        count = len(written_names) + len(held)
-        for n, (part_name, data) in enumerate(held, start=1):
-            # the last part, written after the whole file was read, says the file is complete
-            write(part_name, data, {**marks, PARTS_MARK: str(count)} if n == len(held) else marks)
-        log.info(
-            "%s %s (%d bytes) -> %d parts in %s (%d bytes, %d rows, %d rejected)",
-            "compressed" if item.verdict and item.verdict.kind == "plain" else "split",
-            source_uri,
-            item.info.size,
-            len(written_names),
-            self.destination.uri(self.destination_prefix),
-            total,
-            rows_written,
-            report.rows_rejected,
-        )
-        return FileOutcome(
-            item.path, "transform", written_names, total, rows_written, report.rows_rejected
-        )
-
-    def _move(self, item: _Todo) -> FileOutcome:
-        assert item.verdict is not None
-        transform = self._rewrites(item.info) or item.verdict.kind == "plain"
-        marks = self._marks(item.path, item.info, transform)
-        return (self._transform if transform else self._copy)(item, marks)
 
     def run(self) -> SyncResult:
         # taken before listing: a run with a newer generation saw a source at least as recent
@@ -466,12 +139,21 @@ class HourSync:
             self._judge_all(todo)
             self._fail_on_foreign(todo, result)
         # with a schema, each key once across the files this run writes (WorkMagic keeps one)
-        self._keys = UniqueKeys.for_schema(self.settings.schema) if self.settings.schema else None
+        keys = UniqueKeys.for_schema(self.settings.schema) if self.settings.schema else None
+        self._mover = FileMover(
+            self.source,
+            self.destination,
+            self.destination_prefix,
+            self.settings,
+            route=self.route,
+            generation=self.generation,
+            keys=keys,
+        )
         try:
             self._deliver(todo, result)
         finally:
-            if self._keys is not None:
-                self._keys.close()
+            if keys is not None:
+                keys.close()
         self._warn_foreign(result)
         result.deleted = self._prune(set(sources) | set(result.foreign), owned, result)
         self._log_totals(result)
@@ -479,7 +161,7 @@ class HourSync:
 
     def _plan(
         self, result: SyncResult
-    ) -> tuple[dict[str, ObjectInfo], dict[str, Mapping[str, str]], list[_Todo]]:
+    ) -> tuple[dict[str, ObjectInfo], dict[str, Mapping[str, str]], list[Todo]]:
         """List both folders: (deliverable sources by path, our objects' marks, files to move).
 
         Unchanged files are recorded as skipped; files foreign by name alone as not delivered.
@@ -496,7 +178,9 @@ class HourSync:
             else:
                 result.foreign[path] = foreign.reason
         names = destination_names(sources)
-        identical = self._identical_copies(sources, names, existing)
+        identical = identical_copies(
+            self.settings, self.destination_prefix, sources, names, existing
+        )
         identical_names = {names[path] for path in identical}
         marks_by_name = self._destination_marks(
             [o for o in existing if o.key[len(self.destination_prefix) :] not in identical_names]
@@ -504,15 +188,15 @@ class HourSync:
         owned = {
             n: m for n, m in marks_by_name.items() if m.get(SYNC_MARK) == self.settings.sync_id
         }
-        todo: list[_Todo] = []
+        todo: list[Todo] = []
         for path, info in sources.items():
             current = [names[path]] if path in identical else None
-            current = current or self._is_current(path, info, names[path], owned)
+            current = current or current_names(self.settings, path, info, names[path], owned)
             if current:
                 result.files.append(FileOutcome(path, "skip", current))
                 log.info("unchanged %s: skipped", self.source.uri(info.key))
             else:
-                todo.append(_Todo(path, info, names[path]))
+                todo.append(Todo(path, info, names[path]))
         return sources, owned, todo
 
     def _log_totals(self, result: SyncResult) -> None:
@@ -540,7 +224,7 @@ class HourSync:
             f"which WorkMagic reads: {listing}"
         )
 
-    def _fail_on_foreign(self, todo: list[_Todo], result: SyncResult) -> None:
+    def _fail_on_foreign(self, todo: list[Todo], result: SyncResult) -> None:
         """``on_foreign_file="fail"``: stop before anything of this hour is written."""
         for item in todo:
             if item.foreign:
@@ -557,13 +241,13 @@ class HourSync:
         if result.foreign:
             log.warning("%s. They were not copied.", self._foreign_message(result))
 
-    def _deliver(self, todo: list[_Todo], result: SyncResult) -> None:
+    def _deliver(self, todo: list[Todo], result: SyncResult) -> None:
         """Judge and move every file, in parallel (one file after another per worker, so at
         most one small file's bytes per worker are held). While the copy route is unknown, the
         smallest file that would be copied inside the cloud goes first, alone, and finds out."""
         done, total = 0, len(todo)
 
-        def collect(item: _Todo, outcome: FileOutcome | None) -> None:
+        def collect(item: Todo, outcome: FileOutcome | None) -> None:
             nonlocal done
             if outcome is None:
                 assert item.verdict is not None
@@ -597,18 +281,19 @@ class HourSync:
                 "part is in; a retry redoes every file that did not finish."
             ) from err
 
-    def _may_copy_in_cloud(self, item: _Todo) -> bool:
+    def _may_copy_in_cloud(self, item: Todo) -> bool:
         """Copied as it is, and not read whole by the content check (a small file is)."""
         unread = not self.settings.check_content or item.info.size > HEAD_BYTES
-        return unread and not self._rewrites(item.info) and _gz_name(item.path)
+        gzip_name = item.path.lower().endswith(".gz")
+        return unread and gzip_name and not rewrites(self.settings, item.info)
 
-    def _handle(self, item: _Todo) -> FileOutcome | None:
+    def _handle(self, item: Todo) -> FileOutcome | None:
         """Judge one file and move it; ``None`` when it is not gzip JSON Lines."""
         self._judge(item)
         if item.foreign:
             return None
         try:
-            return self._move(item)
+            return self._mover.move(item)
         finally:
             item.head = None
 

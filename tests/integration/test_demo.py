@@ -1,4 +1,4 @@
-"""``make demo`` runs ``workmagic-provider demo``: a real Airflow backfills every example DAG.
+"""``make demo`` runs ``workmagic-sandbox demo``: a real Airflow backfills every example DAG.
 
 This is the CI smoke run of the demo with a short window (2 hours): the api-server, scheduler
 and dag-processor start on SQLite, backfills are created through the REST API, and the printed
@@ -37,7 +37,7 @@ def test_demo_backfills_every_example_dag(tmp_path: Path) -> None:
         k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR"))
     }
     work = tmp_path / "demo"
-    script = Path(sys.executable).with_name("workmagic-provider")
+    script = Path(sys.executable).with_name("workmagic-sandbox")
     done = subprocess.run(
         [str(script), "demo", "--hours", "2", "--rows", "40", "--workdir", str(work)],
         capture_output=True,
@@ -91,7 +91,7 @@ def test_demo_backfills_every_example_dag(tmp_path: Path) -> None:
 def test_demo_refuses_unusable_arguments_before_starting_anything(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    from workmagic_provider.cli import main
+    from workmagic_sandbox.cli import main
 
     (tmp_path / "old.txt").write_text("a previous run")
     args = [str(tmp_path) if a == "NONEMPTY" else a for a in args]

@@ -10,7 +10,7 @@ import pytest
 
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.hooks.workmagic import WorkMagicHook
-from workmagic_provider.sandbox.launcher import (
+from workmagic_sandbox.launcher import (
     AWS_CONN_ID,
     CUSTOMER_ACCESS_KEY_ID,
     CUSTOMER_SECRET_ACCESS_KEY,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from dag_helpers import only_part, run_hour, xcom_return
 
-from workmagic_provider.sandbox.sample_data import custom_site_orders
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dag_helpers import processes_using
 
-from workmagic_provider.sandbox.local_airflow import LocalAirflow
+from workmagic_sandbox.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.integration
 

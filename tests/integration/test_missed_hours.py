@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from dag_helpers import REPO_ROOT, run_hour
 
-from workmagic_provider.sandbox.sample_data import custom_site_orders
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

@@ -1,23 +1,24 @@
-"""The sandbox enforces WorkMagic's rules that moto alone does not; serve() prints how to use it."""
+"""The sandbox enforces WorkMagic's rules that moto alone does not; ``serve`` prints its use."""
 
 from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from workmagic_provider.sandbox import launcher
-from workmagic_provider.sandbox.launcher import (
-    CUSTOMER_ACCESS_KEY_ID,
-    CUSTOMER_SECRET_ACCESS_KEY,
-    serve,
-)
+from workmagic_sandbox import launcher
+from workmagic_sandbox.launcher import CUSTOMER_ACCESS_KEY_ID, CUSTOMER_SECRET_ACCESS_KEY
+from workmagic_sandbox.serve import serve
 
 pytestmark = pytest.mark.integration
 
@@ -169,7 +170,7 @@ def test_serve_prints_endpoints_and_exports_and_stops(monkeypatch):
         daemon=True,
     )
     thread.start()
-    assert ready.wait(60), lines
+    assert ready.wait(180), lines  # seeding imports Airflow (sheet labels): slow when loaded
     exports = dict(
         line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export ")
     )
@@ -194,9 +195,12 @@ def test_serve_prints_endpoints_and_exports_and_stops(monkeypatch):
         aws_access_key_id=aws["login"],
         aws_secret_access_key=aws["password"],
     )
-    listed = s3.list_objects_v2(Bucket="customer-seeded")["Contents"]
-    assert sorted(o["Key"] for o in listed) == gcs_names
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket="customer-seeded")["Contents"]]
+    assert sorted(k for k in listed if k.startswith("exports/")) == gcs_names
     assert len(gcs_names) == 2
+    # beside them in S3, the other example DAGs' inputs (what docker compose wires them to)
+    for folder, count in (("uploads/", 2), ("landing/", 2), ("sales/", 2)):  # 1 file a day
+        assert 0 < sum(k.startswith(folder) for k in listed) <= count, (folder, listed)
     assert all(
         re.fullmatch(r"exports/\d{4}/\d\d/\d\d/\d\d/orders-\d{10}\.json\.gz", n) for n in gcs_names
     )
@@ -217,3 +221,34 @@ def test_sandbox_overrides_and_idempotent_lifecycle():
         assert box.aws.list_keys() == ["account-77/c/a.json.gz"]
         assert box.gcs.list_names() == []
     box.stop()
+
+
+@pytest.mark.timeout(120)
+def test_the_console_script_serves_until_sigterm(tmp_path):
+    """``workmagic-sandbox serve`` (what compose runs) starts, prints its exports, stops cleanly."""
+    script = Path(sys.executable).with_name("workmagic-sandbox")
+    env = {"PATH": f"{script.parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
+    process = subprocess.Popen(
+        [str(script), "serve", "--account", "515151"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Press Ctrl+C"):
+                break
+        process.send_signal(signal.SIGTERM)
+        rest, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, errors[-3000:]
+    assert any("AmazonS3FolderAccess515151" in line for line in lines), lines
+    assert any(line.startswith("export AIRFLOW_CONN_WORKMAGIC_DEFAULT=") for line in lines)
+    assert rest.strip().endswith("Stopping the WorkMagic sandbox.")

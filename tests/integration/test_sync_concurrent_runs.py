@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from workmagic_provider.sandbox.launcher import GCP_CONN_ID
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.stores import GCSStore, S3Store
 from workmagic_provider.sync import HourSync, SyncSettings
+from workmagic_sandbox.launcher import GCP_CONN_ID
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

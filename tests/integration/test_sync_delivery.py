@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.standards import HARD_LIMIT_BYTES
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

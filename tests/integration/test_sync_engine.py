@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from dag_helpers import IMPORTED_ROW
 
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.standards import HARD_LIMIT_BYTES
 from workmagic_provider.stores import S3Store
 from workmagic_provider.sync import HourSync, SyncSettings
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
-from workmagic_provider.sandbox.launcher import AWS_CONN_ID, GCP_CONN_ID
-from workmagic_provider.sandbox.sample_data import custom_site_orders
+from workmagic_provider.generations import GENERATION_MARK
 from workmagic_provider.stores import GCSStore, ObjectInfo, S3Store
-from workmagic_provider.sync import FINGERPRINT_MARK, GENERATION_MARK, HourSync, SyncSettings
+from workmagic_provider.sync import HourSync, SyncSettings
 from workmagic_provider.sync_files import HEAD_BYTES
+from workmagic_provider.sync_marks import FINGERPRINT_MARK
+from workmagic_sandbox.launcher import AWS_CONN_ID, GCP_CONN_ID
+from workmagic_sandbox.sample_data import custom_site_orders
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from workmagic_provider.hooks.api import (
     same_enrichment,
 )
 from workmagic_provider.hooks.workmagic import WorkMagicHook
-from workmagic_provider.sandbox.api import (
+from workmagic_sandbox.api import (
     DEFAULT_ENRICH_API_KEY,
     DEFAULT_ORDERS_API_KEY,
     ApiFaults,
@@ -215,7 +215,7 @@ def test_get_paginates_by_narrowing_the_window(server: ApiSandboxServer) -> None
 
 
 def test_orders_api_posts_custom_orders_that_enrich_then_knows(server: ApiSandboxServer) -> None:
-    from workmagic_provider.sandbox.sample_data import custom_site_orders
+    from workmagic_sandbox.sample_data import custom_site_orders
 
     rows = list(custom_site_orders(30, hour=NOW - timedelta(hours=1)))
     custom = [

@@ -389,7 +389,7 @@ def test_setup_sql_refuses_a_role_arn_that_is_not_an_arn(
 
 
 def test_window_macros_in_a_comment_do_not_satisfy_require_window() -> None:
-    from workmagic_provider.sql import user_select
+    from workmagic_provider.warehouse.sql_common import user_select
 
     tokens = ("@window_start", "@window_end")
     sql = "SELECT * FROM t -- WHERE ts >= @window_start AND ts < @window_end"
@@ -402,7 +402,7 @@ def test_window_macros_in_a_comment_do_not_satisfy_require_window() -> None:
 
 
 def test_unterminated_block_comment_is_a_config_error() -> None:
-    from workmagic_provider.sql import user_select
+    from workmagic_provider.warehouse.sql_common import user_select
 
     with pytest.raises(WorkMagicConfigError, match="does not parse as snowflake SQL"):
         user_select("SELECT * FROM t /* where", "snowflake", ())

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from workmagic_provider.cli import main
-from workmagic_provider.sandbox.sample_data import custom_site_orders, write_json_lines
 from workmagic_provider.schemas import get_model
+from workmagic_sandbox.sample_data import custom_site_orders, write_json_lines
 
 HOUR = "2026-03-08T02:00:00Z"
 PREFIX = "account-121226/orders/2026/03/08/02/"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from workmagic_provider.sandbox.demo import last_complete_hours
-from workmagic_provider.sandbox.demo_report import Moved, RunLine, moved, render_table
+from workmagic_sandbox.demo_report import Moved, RunLine, moved, render_table
+from workmagic_sandbox.sample_data import last_complete_hours
 
 
 def test_last_complete_hours_excludes_the_running_hour() -> None:

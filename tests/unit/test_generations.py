@@ -13,8 +13,8 @@ import pytest
 from workmagic_provider.files.pipeline import UploadResult, upload_lines
 from workmagic_provider.files.sinks import LocalDirSink
 from workmagic_provider.generations import may_delete, new_generation, plan_settle
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.standards import HourFolder, part_name
+from workmagic_sandbox.sample_data import custom_site_orders
 
 HOUR = datetime(2026, 3, 8, 2, tzinfo=UTC)
 FOLDER = HourFolder("121226", "custom-site-orders", HOUR)

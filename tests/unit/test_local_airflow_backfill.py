@@ -1,4 +1,4 @@
-"""LocalAirflow.create_backfill against a loopback stand-in of Airflow's backfill API.
+"""LocalAirflow's REST calls against loopback stand-ins of Airflow's API.
 
 SQLite can fail the request after the backfill was saved (the audit-log write hits the lock):
 the retry must take that backfill as its own instead of creating a second one.
@@ -7,13 +7,15 @@ the retry must take that backfill as its own instead of creating a second one.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from werkzeug import Request, Response
 
-from workmagic_provider.sandbox.local_airflow import LocalAirflow, LocalAirflowError
+from workmagic_sandbox.local_airflow import LocalAirflow, LocalAirflowError
 
 
 class FlakyBackfillApi:
@@ -72,3 +74,45 @@ def test_an_older_running_backfill_is_not_taken_for_a_new_one(
     with pytest.raises(LocalAirflowError, match=r"409.*already a running backfill"):
         airflow.create_backfill("d", "2026-03-08T00:00:00Z", "2026-03-08T05:00:00Z", retry_for=1.5)
     assert api.posts >= 2
+
+
+class DropsFirstConnection(BaseHTTPRequestHandler):
+    """Closes the first connection without an answer (as a stalled api-server's client sees)."""
+
+    requests_seen: list[str] = []
+
+    def do_GET(self) -> None:
+        self.requests_seen.append(self.path)
+        if len(self.requests_seen) == 1:
+            self.close_connection = True
+            return
+        body = json.dumps({"access_token": "t"} if self.path == "/auth/token" else {"ok": 1})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("attempts", "answered"), [(3, True), (1, False)])
+def test_a_get_that_loses_its_connection_is_asked_again(
+    tmp_path: Any, attempts: int, answered: bool
+) -> None:
+    DropsFirstConnection.requests_seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DropsFirstConnection)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        airflow = LocalAirflow(tmp_path, tmp_path, port=server.server_address[1])
+        airflow.get_attempts = attempts
+        if answered:
+            assert airflow.get("/api/v2/monitor/health") == {"ok": 1}
+        else:
+            with pytest.raises(LocalAirflowError, match="GET /api/v2/monitor/health"):
+                airflow.get("/api/v2/monitor/health")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert DropsFirstConnection.requests_seen[0] == "/api/v2/monitor/health"

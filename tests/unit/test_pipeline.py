@@ -13,9 +13,9 @@ from workmagic_provider.files.part_writer import PartWriter
 from workmagic_provider.files.pipeline import upload_lines
 from workmagic_provider.files.rows import record_lines
 from workmagic_provider.files.sinks import LocalDirSink
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.schemas import ValidationReport, validate_json_lines
 from workmagic_provider.standards import HourFolder, parse_hour
+from workmagic_sandbox.sample_data import custom_site_orders
 
 FOLDER = HourFolder("121226", "orders", parse_hour("2026-03-08T02:00:00Z"))
 

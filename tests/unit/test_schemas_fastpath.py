@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from workmagic_provider.sandbox.sample_data import custom_site_orders
 from workmagic_provider.schemas import SchemaOptions, get_model
 from workmagic_provider.schemas.fastpath import codec_for, typed_dict_twin
 from workmagic_provider.schemas.validate import get_codec
+from workmagic_sandbox.sample_data import custom_site_orders
 
 BASE: dict[str, Any] = {
     "id": "id_1",

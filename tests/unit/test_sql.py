@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from datetime import datetime, timedelta, timezone
 
@@ -9,9 +10,10 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from workmagic_provider import sql
+from workmagic_provider.cli import main
 from workmagic_provider.exceptions import WorkMagicConfigError
 from workmagic_provider.standards import HourFolder, window
+from workmagic_provider.warehouse import bigquery_sql, snowflake_setup, snowflake_sql
 
 BUCKET = "workmagic-inbound-data"
 ROLE_ARN = "arn:aws:iam::123456789012:role/x"
@@ -26,9 +28,15 @@ def _window(hour: datetime, lookback: timedelta = timedelta(hours=1)) -> tuple[d
     return window(hour, hour + timedelta(hours=1), lookback)
 
 
+def _setup_sql(argv: list[str], out: io.StringIO) -> int:
+    """``workmagic-provider setup-sql ...`` with its stdout in ``out``."""
+    with contextlib.redirect_stdout(out):
+        return main(["setup-sql", *argv])
+
+
 def _unload(hour: datetime, **kwargs: object) -> str:
-    select = sql.snowflake_select(_window(hour), table="db.public.orders")
-    return sql.snowflake_unload_sql(
+    select = snowflake_sql.snowflake_select(_window(hour), table="db.public.orders")
+    return snowflake_sql.snowflake_unload_sql(
         _folder(hour),
         BUCKET,
         select,
@@ -76,14 +84,16 @@ def test_snowflake_unload_hour_day_year_boundaries(
 
 @pytest.mark.parametrize(("hour", "path", "start", "end"), BOUNDARIES)
 def test_bigquery_export_boundaries(hour: datetime, path: str, start: str, end: str) -> None:
-    select = sql.bigquery_select(table="proj-1.sales.orders", updated_at_column="updated_at")
-    uri = sql.bigquery_staging_uri("gs://staging-1/wm", _folder(hour), "airflow_d_t_x_0")
-    statement = sql.bigquery_export_sql(uri, select)
+    select = bigquery_sql.bigquery_select(
+        table="proj-1.sales.orders", updated_at_column="updated_at"
+    )
+    uri = bigquery_sql.bigquery_staging_uri("gs://staging-1/wm", _folder(hour), "airflow_d_t_x_0")
+    statement = bigquery_sql.bigquery_export_sql(uri, select)
     assert isinstance(sqlglot.parse_one(statement, read="bigquery"), exp.Export)
     stamp = path.replace("/", "-")
     assert f"uri = 'gs://staging-1/wm/{stamp}/airflow_d_t_x_0/bigquery-*.json.gz'" in statement
     assert "format = 'JSON', compression = 'GZIP', overwrite = true" in statement
-    params = sql.bigquery_query_parameters(_window(hour))
+    params = bigquery_sql.bigquery_query_parameters(_window(hour))
     assert [p["parameterValue"]["value"] for p in params] == [
         f"{start}:00.000000+00:00",
         f"{end}:00.000000+00:00",
@@ -94,18 +104,20 @@ def test_bigquery_export_boundaries(hour: datetime, path: str, start: str, end: 
 
 def test_lookback_and_other_time_zones() -> None:
     hour = datetime(2026, 3, 8, 2, tzinfo=UTC)
-    assert "'2026-03-07 23:00:00.000000 +00:00'" in sql.snowflake_select(
+    assert "'2026-03-07 23:00:00.000000 +00:00'" in snowflake_sql.snowflake_select(
         _window(hour, timedelta(hours=3)), table="t"
     )
-    assert "'2026-03-08 02:00:00.000000 +00:00'" in sql.snowflake_select(
+    assert "'2026-03-08 02:00:00.000000 +00:00'" in snowflake_sql.snowflake_select(
         _window(hour, timedelta(0)), table="t"
     )
     # an interval given in another zone is rendered in UTC
     tokyo = timezone(timedelta(hours=9))
     bounds = (datetime(2026, 3, 8, 11, tzinfo=tokyo), datetime(2026, 3, 8, 12, tzinfo=tokyo))
-    assert sql.snowflake_timestamp(bounds[0]).startswith("TO_TIMESTAMP_TZ('2026-03-08 02:00:00")
+    assert snowflake_sql.snowflake_timestamp(bounds[0]).startswith(
+        "TO_TIMESTAMP_TZ('2026-03-08 02:00:00"
+    )
     with pytest.raises(WorkMagicConfigError, match="aware"):
-        sql.snowflake_timestamp(datetime(2026, 3, 8, 2))
+        snowflake_sql.snowflake_timestamp(datetime(2026, 3, 8, 2))
 
 
 @pytest.mark.parametrize(
@@ -114,13 +126,13 @@ def test_lookback_and_other_time_zones() -> None:
 def test_bigquery_staging_uri_is_refused_when_unusable(staging: object) -> None:
     folder = _folder(datetime(2026, 3, 8, 2, tzinfo=UTC))
     with pytest.raises(WorkMagicConfigError):
-        sql.bigquery_staging_uri(staging, folder, "id_0")  # type: ignore[arg-type]
+        bigquery_sql.bigquery_staging_uri(staging, folder, "id_0")  # type: ignore[arg-type]
     with pytest.raises(WorkMagicConfigError):
-        sql.bigquery_staging_uri("gs://b/p/", folder, "../x")
+        bigquery_sql.bigquery_staging_uri("gs://b/p/", folder, "../x")
 
 
 def test_bigquery_timestamp_text_is_rewritten_as_iso_z() -> None:
-    from workmagic_provider.operators.bigquery import normalise_bigquery_line
+    from workmagic_provider.warehouse.bigquery_delivery import normalise_bigquery_line
 
     line = (
         b'{"id":"7","created_at":"2026-03-08 01:30:00 UTC",'
@@ -135,29 +147,29 @@ def test_bigquery_timestamp_text_is_rewritten_as_iso_z() -> None:
 def test_templated_select_snowflake_and_bigquery() -> None:
     hour = datetime(2026, 3, 8, 2, tzinfo=UTC)
     bounds = _window(hour)
-    macros = sql.window_macros("snowflake", bounds)
+    macros = snowflake_sql.snowflake_window_macros(bounds)
     user = 'SELECT "id" FROM orders WHERE ts >= {s} AND ts < {e};'
-    inner = sql.snowflake_select(
+    inner = snowflake_sql.snowflake_select(
         bounds,
         sql=user.format(s=macros["workmagic_window_start"], e=macros["workmagic_window_end"]),
     )
     assert inner.startswith('SELECT "id" FROM orders WHERE ts >= TO_TIMESTAMP_TZ(')
     assert not inner.endswith(";")
-    rows = sql.snowflake_json_select(inner, "OBJECT_CONSTRUCT('id', \"id\")")
+    rows = snowflake_sql.snowflake_json_select(inner, "OBJECT_CONSTRUCT('id', \"id\")")
     assert rows.startswith('SELECT OBJECT_CONSTRUCT(\'id\', "id") AS json_row FROM (SELECT "id"')
     assert isinstance(sqlglot.parse_one(rows, read="snowflake"), exp.Select)
-    assert sql.snowflake_describe_sql(inner).endswith(") AS workmagic_src LIMIT 0")
-    sample = sql.snowflake_sample_sql(rows, 100)
+    assert snowflake_sql.snowflake_describe_sql(inner).endswith(") AS workmagic_src LIMIT 0")
+    sample = snowflake_sql.snowflake_sample_sql(rows, 100)
     assert sample.endswith("LIMIT 100")
     assert isinstance(sqlglot.parse_one(sample, read="snowflake"), exp.Select)
 
-    bq = sql.window_macros("bigquery", bounds)
+    bq = bigquery_sql.bigquery_window_macros(bounds)
     assert bq == {"workmagic_window_start": "@window_start", "workmagic_window_end": "@window_end"}
-    select = sql.bigquery_select(
+    select = bigquery_sql.bigquery_select(
         sql=f"SELECT * FROM `p.d.t` WHERE ts >= {bq['workmagic_window_start']} "
         f"AND ts < {bq['workmagic_window_end']}"
     )
-    sample = sql.bigquery_sample_sql(select, 5)
+    sample = bigquery_sql.bigquery_sample_sql(select, 5)
     assert isinstance(sqlglot.parse_one(sample, read="bigquery"), exp.Select)
 
 
@@ -165,14 +177,14 @@ def test_a_select_without_the_window_is_refused_unless_opted_out() -> None:
     bounds = _window(datetime(2026, 3, 8, 2, tzinfo=UTC))
     rolling = "SELECT * FROM t WHERE updated_at > DATEADD(hour, -2, CURRENT_TIMESTAMP())"
     with pytest.raises(WorkMagicConfigError, match="workmagic_window_start"):
-        sql.snowflake_select(bounds, sql=rolling)
-    assert "DATEADD" in sql.snowflake_select(bounds, sql=rolling, require_window=False)
+        snowflake_sql.snowflake_select(bounds, sql=rolling)
+    assert "DATEADD" in snowflake_sql.snowflake_select(bounds, sql=rolling, require_window=False)
     with pytest.raises(WorkMagicConfigError, match="workmagic_window_start"):
-        sql.bigquery_select(sql="SELECT * FROM t")
+        bigquery_sql.bigquery_select(sql="SELECT * FROM t")
 
 
 def test_setup_sql_parses_and_carries_the_connection_values() -> None:
-    setup = sql.snowflake_setup_sql(
+    setup = snowflake_setup.snowflake_setup_sql(
         account_id="121226",
         bucket=BUCKET,
         role_arn="arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226",
@@ -190,7 +202,7 @@ def test_setup_sql_parses_and_carries_the_connection_values() -> None:
     assert "STORAGE_AWS_EXTERNAL_ID = 'ext_id_account_121226'" in create
     assert describe == 'DESC INTEGRATION "S3_ORDER_EXPORT_TO_WORKMAGIC"'
     assert "URL = 's3://workmagic-inbound-data/account-121226/'" in stage
-    replaced = sql.snowflake_setup_sql(
+    replaced = snowflake_setup.snowflake_setup_sql(
         account_id="1", bucket=BUCKET, role_arn=ROLE_ARN, external_id="e1", replace=True,
     )  # fmt: skip
     assert replaced.statements[0].startswith('CREATE OR REPLACE STORAGE INTEGRATION "S3_')
@@ -200,7 +212,7 @@ def test_setup_sql_main_prints_the_external_id_only_there(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = io.StringIO()
-    code = sql.setup_sql_main(
+    code = _setup_sql(
         ["snowflake", "--account", "121226", "--role-arn",
          "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226",
          "--external-id", "ext_id_account_121226", "--stage", "db.s.wm"],
@@ -214,7 +226,7 @@ def test_setup_sql_main_prints_the_external_id_only_there(
         lines = [ln for ln in statement.splitlines() if not ln.startswith("--")]
         if "".join(lines).strip():
             sqlglot.parse_one("\n".join(lines), read="snowflake")
-    assert sql.setup_sql_main(["snowflake", "--account", "121226"], out=io.StringIO()) == 2
+    assert _setup_sql(["snowflake", "--account", "121226"], out=io.StringIO()) == 2
     assert "missing role_arn, external_id" in capsys.readouterr().err
 
 
@@ -223,7 +235,7 @@ def test_setup_sql_prints_the_grants_of_the_airflow_role() -> None:
     args = ["snowflake", "--account", "121226", "--role-arn",
             "arn:aws:iam::588759585297:role/AmazonS3FolderAccess121226",
             "--external-id", "ext_id_account_121226", "--role", "airflow_loader"]  # fmt: skip
-    assert sql.setup_sql_main([*args, "--stage", "db.s.wm", "--table", "db.s.orders"], out=out) == 0
+    assert _setup_sql([*args, "--stage", "db.s.wm", "--table", "db.s.orders"], out=out) == 0
     text = out.getvalue()
     to = 'TO ROLE "AIRFLOW_LOADER"'
     for grant in (
@@ -236,18 +248,18 @@ def test_setup_sql_prints_the_grants_of_the_airflow_role() -> None:
         assert grant in text
     # without a permanent stage, the run creates a temporary one: CREATE STAGE on a schema
     out = io.StringIO()
-    assert sql.setup_sql_main([*args, "--stage-schema", "db.s"], out=out) == 0
+    assert _setup_sql([*args, "--stage-schema", "db.s"], out=out) == 0
     assert f'GRANT CREATE STAGE ON SCHEMA "DB"."S" {to};' in out.getvalue()
     assert "GRANT USAGE ON STAGE" not in out.getvalue()
     with pytest.raises(WorkMagicConfigError):
-        sql.snowflake_grants("r; DROP", "i")
+        snowflake_setup.snowflake_grants("r; DROP", "i")
 
 
 def test_stage_list_and_remove() -> None:
     folder = _folder(datetime(2026, 3, 8, 2, tzinfo=UTC))
-    listing = sql.snowflake_list_sql("db.s.wm", folder)
+    listing = snowflake_sql.snowflake_list_sql("db.s.wm", folder)
     assert isinstance(sqlglot.parse_one(listing, read="snowflake"), exp.ListStage)
-    remove = sql.snowflake_remove_sql(
+    remove = snowflake_sql.snowflake_remove_sql(
         "db.s.wm", folder, ["2026-03-08-02-snowflake-0000_0_0_1.json.gz"]
     )
     assert remove == (
@@ -257,16 +269,22 @@ def test_stage_list_and_remove() -> None:
     for bad in ["2026-03-08-01-snowflake-0000_0_0_1.json.gz", "2026-03-08-02-snowflake-0000|.*",
                 "their-file.json.gz", "2026-03-08-02-snowflake-0000/../x"]:  # fmt: skip
         with pytest.raises(WorkMagicConfigError, match="refusing"):
-            sql.snowflake_remove_sql("db.s.wm", folder, [bad])
+            snowflake_sql.snowflake_remove_sql("db.s.wm", folder, [bad])
 
 
 def test_identifiers_are_quoted() -> None:
-    assert sql.snowflake_identifier("db.public.orders", max_parts=3) == '"DB"."PUBLIC"."ORDERS"'
-    assert sql.snowflake_identifier('"My Table"') == '"My Table"'
-    assert sql.snowflake_identifier('db."Mixed Case".t', max_parts=3) == '"DB"."Mixed Case"."T"'
-    assert sql.bigquery_table("proj-1.sales.orders") == "`proj-1`.`sales`.`orders`"
-    assert sql.bigquery_table("`proj-1.sales.orders`") == "`proj-1`.`sales`.`orders`"
-    assert sql.bigquery_column("updated_at") == "`updated_at`"
+    assert (
+        snowflake_sql.snowflake_identifier("db.public.orders", max_parts=3)
+        == '"DB"."PUBLIC"."ORDERS"'
+    )
+    assert snowflake_sql.snowflake_identifier('"My Table"') == '"My Table"'
+    assert (
+        snowflake_sql.snowflake_identifier('db."Mixed Case".t', max_parts=3)
+        == '"DB"."Mixed Case"."T"'
+    )
+    assert bigquery_sql.bigquery_table("proj-1.sales.orders") == "`proj-1`.`sales`.`orders`"
+    assert bigquery_sql.bigquery_table("`proj-1.sales.orders`") == "`proj-1`.`sales`.`orders`"
+    assert bigquery_sql.bigquery_column("updated_at") == "`updated_at`"
 
 
 SNOWFLAKE_INJECTIONS = [
@@ -288,17 +306,17 @@ def test_snowflake_injection_in_every_identifier_is_refused(value: str) -> None:
     bounds = _window(datetime(2026, 3, 8, 2, tzinfo=UTC))
     folder = _folder(datetime(2026, 3, 8, 2, tzinfo=UTC))
     with pytest.raises(WorkMagicConfigError, match=r"table .* not a valid identifier"):
-        sql.snowflake_select(bounds, table=value)
+        snowflake_sql.snowflake_select(bounds, table=value)
     with pytest.raises(WorkMagicConfigError, match="updated_at_column"):
-        sql.snowflake_select(bounds, table="t", updated_at_column=value)
+        snowflake_sql.snowflake_select(bounds, table="t", updated_at_column=value)
     with pytest.raises(WorkMagicConfigError, match="storage_integration"):
-        sql.snowflake_unload_sql(
+        snowflake_sql.snowflake_unload_sql(
             folder, BUCKET, "SELECT 1", storage_integration=value, max_file_size=10_000
         )
     with pytest.raises(WorkMagicConfigError, match="stage"):
-        sql.snowflake_list_sql(value, folder)
+        snowflake_sql.snowflake_list_sql(value, folder)
     with pytest.raises(WorkMagicConfigError):
-        sql.snowflake_setup_sql(
+        snowflake_setup.snowflake_setup_sql(
             account_id="1", bucket=BUCKET, role_arn=ROLE_ARN, external_id="e1",
             storage_integration=value,
         )  # fmt: skip
@@ -309,9 +327,9 @@ def test_snowflake_injection_in_every_identifier_is_refused(value: str) -> None:
 )
 def test_bigquery_injection_is_refused(value: str) -> None:
     with pytest.raises(WorkMagicConfigError, match="table"):
-        sql.bigquery_select(table=value)
+        bigquery_sql.bigquery_select(table=value)
     with pytest.raises(WorkMagicConfigError, match="updated_at_column"):
-        sql.bigquery_select(table="d.t", updated_at_column=value)
+        bigquery_sql.bigquery_select(table="d.t", updated_at_column=value)
 
 
 @pytest.mark.parametrize("category", ["../x", "a/b", "cat'", "cat; DROP", "{category}", ""])
@@ -322,24 +340,26 @@ def test_category_injection_is_refused(category: str) -> None:
 
 def test_bucket_and_file_size_and_multiple_statements_are_refused() -> None:
     with pytest.raises(WorkMagicConfigError, match=r"dataset\.table"):
-        sql.bigquery_select(table="orders")  # BigQuery needs at least dataset.table
+        bigquery_sql.bigquery_select(table="orders")  # BigQuery needs at least dataset.table
     folder = _folder(datetime(2026, 3, 8, 2, tzinfo=UTC))
     with pytest.raises(WorkMagicConfigError, match="bucket"):
-        sql.snowflake_unload_sql(
+        snowflake_sql.snowflake_unload_sql(
             folder, "b' OR 1", "SELECT 1", storage_integration="i", max_file_size=10_000
         )
     with pytest.raises(WorkMagicConfigError, match="max_file_size"):
-        sql.snowflake_unload_sql(
+        snowflake_sql.snowflake_unload_sql(
             folder, BUCKET, "SELECT 1", storage_integration="i", max_file_size=1_500_000
         )
     bounds = _window(datetime(2026, 3, 8, 2, tzinfo=UTC))
-    m = sql.window_macros("snowflake", bounds)
+    m = snowflake_sql.snowflake_window_macros(bounds)
     with pytest.raises(WorkMagicConfigError, match="exactly one statement"):
-        sql.snowflake_select(
+        snowflake_sql.snowflake_select(
             bounds, sql=f"SELECT 1 WHERE x >= {m['workmagic_window_start']} AND x < "
             f"{m['workmagic_window_end']}; DROP TABLE orders"
         )  # fmt: skip
     with pytest.raises(WorkMagicConfigError, match="Query"):
-        sql.bigquery_select(sql="DELETE FROM t WHERE a >= @window_start AND a < @window_end")
+        bigquery_sql.bigquery_select(
+            sql="DELETE FROM t WHERE a >= @window_start AND a < @window_end"
+        )
     with pytest.raises(WorkMagicConfigError, match="either table"):
-        sql.bigquery_select(table="d.t", sql="SELECT 1")
+        bigquery_sql.bigquery_select(table="d.t", sql="SELECT 1")

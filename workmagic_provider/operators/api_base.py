@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from workmagic_provider.operators.api_inputs import CollectedOrders
     from workmagic_provider.operators.api_report import ApiRun
     from workmagic_provider.operators.inputs import RejectedWriter
+    from workmagic_provider.operators.lineage import Datasets
     from workmagic_provider.schemas import SchemaOptions
 
 #: Macros available in ``sql`` (and every other templated field) of these operators.
@@ -64,6 +65,8 @@ class OrdersToApiOperator(WorkMagicBaseOperator):
     id_field: ClassVar[str]
     time_field: ClassVar[str | None] = None
     api_name: ClassVar[str]
+    #: no hour folder: the rows go to an API
+    operator_extra_links = ()
 
     template_fields: Sequence[str] = (
         *WorkMagicBaseOperator.template_fields,
@@ -159,6 +162,22 @@ class OrdersToApiOperator(WorkMagicBaseOperator):
         self, client: WorkMagicApiClient, orders: list[ApiOrder], result: SendResult
     ) -> dict[str, Any] | None:
         return None
+
+    def lineage_datasets(self, summary: Mapping[str, Any]) -> Datasets:
+        """The SQL connection's tables (or the files) read -> the endpoint posted to."""
+        from workmagic_provider.operators.inputs import as_list
+        from workmagic_provider.operators.lineage import (
+            sql_connection_datasets,
+            uri_dataset,
+            uri_datasets,
+        )
+
+        if self.sql and self.source_conn_id:
+            inputs = sql_connection_datasets(self.source_conn_id, self.sql)
+        else:
+            inputs = uri_datasets(as_list(self.source))
+        endpoint = summary.get("endpoint")  # none in a dry run: nothing was sent
+        return inputs, [uri_dataset(endpoint)] if endpoint else []
 
     # -- templating: the window macros ---------------------------------------------------
     def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:

@@ -7,7 +7,7 @@ same connection and hooks as the uploads, so a green DAG run means WorkMagic can
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,8 @@ from workmagic_provider.operators.base import WorkMagicBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from workmagic_provider.operators.lineage import Datasets
 
 ON_PROBLEM = ("fail", "warn")
 
@@ -53,6 +55,7 @@ class WorkMagicAuditOperator(WorkMagicBaseOperator):
         hours_back = self._hours_back()
         hook = self.workmagic_hook()
         last = self.hour_folder(hook, context)
+        self.link_hour_folder(context, hook, last)
         first = last.hour - timedelta(hours=hours_back)
         report = audit_range(
             self.destination_store(hook),
@@ -79,6 +82,12 @@ class WorkMagicAuditOperator(WorkMagicBaseOperator):
             raise WorkMagicAuditError(message)
         self.log.warning("%s", message)
         return summary
+
+    def lineage_datasets(self, summary: Mapping[str, Any]) -> Datasets:
+        """The audit reads the account's category folder and writes nothing."""
+        from workmagic_provider.operators.lineage import uri_dataset
+
+        return [uri_dataset(summary["location"])], []
 
     def _hours_back(self) -> int:
         try:

@@ -16,6 +16,8 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicPermanentError
+from workmagic_provider.links import FOLDER_LINKS, HourFolderLink, WorkMagicSettingsLink
+from workmagic_provider.operators.lineage import LineageMixin
 from workmagic_provider.standards import DEFAULT_LOOKBACK
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ class FailFast:
                 setattr(cls, name, _fails_fast(method))
 
 
-class WorkMagicBaseOperator(FailFast, BaseOperator):
+class WorkMagicBaseOperator(LineageMixin, FailFast, BaseOperator):
     """Base of operators that write into a WorkMagic hour folder.
 
     :param workmagic_conn_id: the ``workmagic`` connection (account, category, bucket, role).
@@ -75,6 +77,7 @@ class WorkMagicBaseOperator(FailFast, BaseOperator):
     destination_cloud: ClassVar[str | None] = None
     template_fields: Sequence[str] = ("workmagic_conn_id", "data_category")
     ui_color = "#e8f0ff"
+    operator_extra_links = FOLDER_LINKS
 
     def __init__(
         self,
@@ -129,6 +132,19 @@ class WorkMagicBaseOperator(FailFast, BaseOperator):
 
     def hour_folder(self, hook: WorkMagicHook, context: Context) -> HourFolder:
         return hook.hour_folder(self.run_hour(context), data_category=self.data_category)
+
+    def link_hour_folder(self, context: Context, hook: WorkMagicHook, folder: HourFolder) -> None:
+        """Persist what the "Hour folder" and "WorkMagic settings" links of the task show."""
+        settings = hook.settings
+        HourFolderLink.persist_folder(
+            context,
+            self,
+            cloud=hook.destination_cloud(self.destination_cloud),
+            bucket=settings.bucket,
+            folder=folder,
+            region=settings.region,
+        )
+        WorkMagicSettingsLink.persist(context, self, account_id=settings.account_id)
 
     def destination_store(self, hook: WorkMagicHook) -> ObjectStore:
         """WorkMagic's inbound bucket on this operator's cloud, through the connection's hooks."""

@@ -24,10 +24,12 @@ from workmagic_provider.exceptions import (
 )
 from workmagic_provider.operators.base import FailFast
 from workmagic_provider.operators.inputs import as_list, as_storage_path
+from workmagic_provider.operators.lineage import LineageMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from workmagic_provider.operators.lineage import Datasets
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
 
 #: WorkMagic's limit: fewer than 100,000 lines per sheet, the header included.
@@ -65,7 +67,11 @@ LABELS: dict[str, str] = {
 }
 
 
-class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
+#: OpenLineage namespace of Google Sheets (a sheet is named by the path of its URL)
+SHEETS_NAMESPACE = "https://docs.google.com"
+
+
+class ImportedSalesToGoogleSheetOperator(LineageMixin, FailFast, BaseOperator):
     """Replace the first tab of a Google Sheet with validated imported rows.
 
     :param spreadsheet_id: the sheet WorkMagic syncs (templated).
@@ -224,6 +230,13 @@ class ImportedSalesToGoogleSheetOperator(FailFast, BaseOperator):
             "rows_written": len(values),
             "rejected": report.rows_rejected,
         }
+
+    def lineage_datasets(self, summary: Mapping[str, Any]) -> Datasets:
+        """The files read -> the sheet WorkMagic syncs (named by its URL)."""
+        from workmagic_provider.operators.lineage import LineageDataset, uri_datasets
+
+        sheet = LineageDataset(SHEETS_NAMESPACE, f"/spreadsheets/d/{summary['spreadsheet_id']}")
+        return uri_datasets(as_list(self.source)), [sheet]
 
     def _hook(self) -> Any:
         try:

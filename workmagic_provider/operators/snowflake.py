@@ -23,74 +23,27 @@ The flow (WorkMagic's Snowflake method, with the defects of its sample fixed):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workmagic_provider.exceptions import MissingExtraError, WorkMagicError
 from workmagic_provider.operators.warehouse import WarehouseToWorkMagicOperator
-from workmagic_provider.sql import DEFAULT_INTEGRATION
 from workmagic_provider.standards import (
     DEFAULT_MAX_PART_BYTES,
-    HARD_LIMIT_BYTES,
 )
+from workmagic_provider.warehouse.snowflake_setup import DEFAULT_INTEGRATION
 
 if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
     from airflow.sdk import Context
 
+    from workmagic_provider.operators.lineage import LineageDataset
     from workmagic_provider.standards import HourFolder
     from workmagic_provider.warehouse.checks import Check
     from workmagic_provider.warehouse.snowflake_columns import Column, Mapped
     from workmagic_provider.warehouse.snowflake_session import SnowflakeSession
-
-
-def _lower_keys(row: Any) -> dict[str, Any]:
-    if isinstance(row, Mapping):
-        return {str(k).lower(): v for k, v in row.items()}
-    return {}
-
-
-def parse_unload_result(rows: Sequence[Any] | None) -> dict[str, Any]:
-    """Totals and files of an unload result (``DETAILED_OUTPUT`` rows or the summary row).
-
-    With ``DETAILED_OUTPUT = TRUE`` Snowflake returns one row per file (``FILE_NAME``,
-    ``FILE_SIZE``, ``ROW_COUNT``); without it one row ``rows_unloaded, input_bytes,
-    output_bytes``. ``files`` is ``None`` when the result names no files.
-    """
-    dicts = [_lower_keys(r) for r in rows or []]
-    if any("file_name" in d for d in dicts):
-        files = [
-            {
-                "name": str(d["file_name"]).rsplit("/", 1)[-1],
-                "bytes": int(d.get("file_size") or 0),
-                "rows": int(d.get("row_count") or 0),
-            }
-            for d in dicts
-            if d.get("file_name")
-        ]
-        return {
-            "rows_unloaded": sum(f["rows"] for f in files),
-            "bytes": sum(f["bytes"] for f in files),
-            "files": files,
-        }
-    summary = dicts[0] if dicts else {}
-    rows_unloaded = int(summary.get("rows_unloaded") or 0)
-    return {
-        "rows_unloaded": rows_unloaded,
-        "input_bytes": int(summary.get("input_bytes") or 0),
-        "bytes": int(summary.get("output_bytes") or 0),
-        "files": [] if rows_unloaded == 0 else None,
-    }
-
-
-@dataclass(frozen=True)
-class _Settled:
-    """What settling the hour folder did: removed, refused (no rights), given way to."""
-
-    removed: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    superseded_by: str | None = None
+    from workmagic_provider.warehouse.snowflake_unload import Settled
 
 
 @dataclass(frozen=True)
@@ -157,9 +110,9 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
     # -- window ---------------------------------------------------------------------------
     def window_macros(self, window: tuple[datetime, datetime]) -> dict[str, str]:
         """``{{ workmagic_window_start }}``/``_end`` as strict Snowflake timestamp literals."""
-        from workmagic_provider.sql import window_macros
+        from workmagic_provider.warehouse.snowflake_sql import snowflake_window_macros
 
-        return window_macros("snowflake", window)
+        return snowflake_window_macros(window)
 
     # -- Snowflake ------------------------------------------------------------------------
     def snowflake_hook(self) -> SnowflakeHook:
@@ -169,8 +122,23 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             raise MissingExtraError("apache-airflow-providers-snowflake", "snowflake") from err
         return SnowflakeHook(snowflake_conn_id=self.source_conn_id)
 
+    def lineage_sources(self, summary: Mapping[str, Any]) -> list[LineageDataset]:
+        """``snowflake://{account}`` and ``DATABASE.SCHEMA.TABLE`` (the hook's defaults)."""
+        from workmagic_provider.operators.lineage import table_datasets
+
+        hook = self.snowflake_hook()
+        info = hook.get_openlineage_database_info(hook.get_connection(self.source_conn_id))
+        return table_datasets(
+            f"{info.scheme}://{info.authority}",
+            table=self.table,
+            sql=self.sql,
+            dialect="snowflake",
+            defaults=(info.database, hook.get_openlineage_default_schema()),
+            upper=True,
+        )
+
     def _plan(self, context: Context) -> _Plan:
-        from workmagic_provider.sql import (
+        from workmagic_provider.warehouse.snowflake_sql import (
             snowflake_identifier,
             snowflake_select,
             snowflake_unload_check,
@@ -218,15 +186,15 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         self, plan: _Plan, mapped: list[Mapped], generation: str
     ) -> tuple[dict[str, str], list[Check]]:
         """The check query (and its checks), the JSON SELECT, the sample and the unload."""
-        from workmagic_provider.sql import (
-            checks_sql,
+        from workmagic_provider.warehouse.checks import build_checks, check_query
+        from workmagic_provider.warehouse.snowflake_columns import checked_values, object_sql
+        from workmagic_provider.warehouse.snowflake_sql import (
             snowflake_json_select,
             snowflake_sample_sql,
             snowflake_timestamp,
             snowflake_unload_sql,
         )
-        from workmagic_provider.warehouse.checks import build_checks, check_query
-        from workmagic_provider.warehouse.snowflake_columns import checked_values, object_sql
+        from workmagic_provider.warehouse.sql_common import checks_sql
 
         window = (snowflake_timestamp(plan.bounds[0]), snowflake_timestamp(plan.bounds[1]))
         checks = build_checks(
@@ -265,7 +233,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
 
     def planned_statements(self, context: Context) -> tuple[str, list[dict[str, Any]]]:
         from workmagic_provider.generations import new_generation
-        from workmagic_provider.sql import (
+        from workmagic_provider.warehouse.snowflake_sql import (
             SNOWFLAKE_SESSION_SETUP,
             snowflake_describe_sql,
             snowflake_list_sql,
@@ -302,11 +270,13 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
     # -- a run ----------------------------------------------------------------------------
     def run_in_warehouse(self, context: Context) -> dict[str, Any]:
         from workmagic_provider.generations import new_generation
-        from workmagic_provider.sql import snowflake_describe_sql
         from workmagic_provider.warehouse.checks import evaluate
         from workmagic_provider.warehouse.snowflake_session import SnowflakeSession
+        from workmagic_provider.warehouse.snowflake_sql import snowflake_describe_sql
+        from workmagic_provider.warehouse.snowflake_unload import check_file_sizes
 
         plan = self._plan(context)
+        self.link_hour_folder(context, self.workmagic_hook(), plan.folder)
         with SnowflakeSession(self.snowflake_hook()) as session:
             mapped = self._map(session.columns(snowflake_describe_sql(plan.source)))
             generation = new_generation()
@@ -314,27 +284,9 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             checked = evaluate(checks, self._one_row(session.run(built["checks"])))
             self.log.info("whole-window checks passed over %d rows", checked["rows"])
             sampled = self._validate_sample(session, built["sample"]) if "sample" in built else 0
-            self.log.info(
-                "Unloading rows with updated time in [%s, %s) into %s",
-                plan.bounds[0].isoformat(),
-                plan.bounds[1].isoformat(),
-                plan.destination,
-            )
-            result = parse_unload_result(session.run(built["unload"]))
-            self._check_file_sizes(result["files"] or [])
-            for item in result["files"] or []:
-                self.log.info(
-                    "unloaded %s%s (%d bytes, %d rows)",
-                    plan.destination,
-                    item["name"],
-                    item["bytes"],
-                    item["rows"],
-                )
-            settled = (
-                self._settle(session, plan, result["files"], generation)
-                if self.prune_stale
-                else _Settled()
-            )
+            result = self._unload(session, plan, built["unload"])
+            check_file_sizes(result["files"] or [], self.max_file_size)
+            settled = self._settle(session, plan, result["files"], generation)
         summary = {
             "destination": plan.destination,
             "window": [plan.bounds[0].isoformat(), plan.bounds[1].isoformat()],
@@ -360,20 +312,56 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         )
         return summary
 
+    def _unload(self, session: SnowflakeSession, plan: _Plan, unload: str) -> dict[str, Any]:
+        """Run the ``COPY INTO`` and log each file it wrote."""
+        from workmagic_provider.warehouse.snowflake_unload import parse_unload_result
+
+        self.log.info(
+            "Unloading rows with updated time in [%s, %s) into %s",
+            plan.bounds[0].isoformat(),
+            plan.bounds[1].isoformat(),
+            plan.destination,
+        )
+        result = parse_unload_result(session.run(unload))
+        for item in result["files"] or []:
+            self.log.info(
+                "unloaded %s%s (%d bytes, %d rows)",
+                plan.destination,
+                item["name"],
+                item["bytes"],
+                item["rows"],
+            )
+        return result
+
+    def _settle(
+        self,
+        session: SnowflakeSession,
+        plan: _Plan,
+        written: list[dict[str, Any]] | None,
+        generation: str,
+    ) -> Settled:
+        """Remove stale parts of the hour through a stage (``prune_stale``)."""
+        from workmagic_provider.warehouse.snowflake_unload import Settled, settle_folder
+
+        if not self.prune_stale:
+            return Settled()
+        prelude, stage = self._stage_statements(plan.account_id, plan.bucket)
+        return settle_folder(
+            session,
+            stage=stage,
+            prelude=prelude,
+            folder=plan.folder,
+            destination=plan.destination,
+            written=written,
+            generation=generation,
+            log=self.log,
+        )
+
     @staticmethod
     def _one_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if len(rows) != 1:
             raise WorkMagicError(f"the whole-window check query returned {len(rows)} rows, not 1")
         return rows[0]
-
-    def _check_file_sizes(self, files: list[dict[str, Any]]) -> None:
-        too_big = [f for f in files if f["bytes"] >= HARD_LIMIT_BYTES]
-        if too_big:
-            raise WorkMagicError(
-                f"Snowflake wrote {len(too_big)} file(s) of 1.5 MB or more, which WorkMagic "
-                f"skips: {', '.join(f['name'] for f in too_big)}; lower max_file_size "
-                f"(now {self.max_file_size})"
-            )
 
     def _validate_sample(self, session: SnowflakeSession, sample: str) -> int:
         """Validate the first rows of the very SELECT the unload writes (what SQL cannot check)."""
@@ -385,7 +373,7 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
         )
 
     def _stage_statements(self, account_id: str, bucket: str) -> tuple[list[str], str]:
-        from workmagic_provider.sql import TEMP_STAGE, snowflake_temp_stage_sql
+        from workmagic_provider.warehouse.snowflake_sql import TEMP_STAGE, snowflake_temp_stage_sql
 
         if self.stage:
             return [], self.stage
@@ -393,67 +381,3 @@ class SnowflakeCopyToWorkMagicOperator(WarehouseToWorkMagicOperator):
             account_id=account_id, bucket=bucket, storage_integration=self.storage_integration
         )
         return [create], TEMP_STAGE
-
-    def _settle(
-        self,
-        session: SnowflakeSession,
-        plan: _Plan,
-        written: list[dict[str, Any]] | None,
-        generation: str,
-    ) -> _Settled:
-        """Settle the hour folder after the unload, through Snowflake's stage.
-
-        Parts of older runs of the hour are removed; if a newer complete run is there, this
-        run's own files are withdrawn instead (two runs never leave a mix). The new parts are in
-        place either way, so a REMOVE refused for lack of rights is a WARNING, not a failed
-        (and re-unloading) task.
-        """
-        from snowflake.connector.errors import ProgrammingError
-
-        from workmagic_provider.sql import snowflake_list_sql, snowflake_remove_sql
-        from workmagic_provider.standards import plan_folder_settle
-
-        folder = plan.folder
-        if written is None:
-            self.log.warning(
-                "the unload result names no files (DETAILED_OUTPUT off?); stale parts of %s "
-                "were not removed",
-                folder.prefix,
-            )
-            return _Settled()
-        prelude, stage = self._stage_statements(plan.account_id, plan.bucket)
-        for statement in prelude:
-            session.run(statement)
-        listed = session.run(snowflake_list_sql(stage, folder))
-        names = sorted({str(_lower_keys(row).get("name", "")).rsplit("/", 1)[-1] for row in listed})
-        mine = {f["name"] for f in written}
-        settle = plan_folder_settle(sorted({*names, *mine}), folder.hour, "snowflake", generation)
-        if settle.superseded_by:
-            self.log.warning(
-                "a newer run of %s (generation %s) finished meanwhile: its output is kept and "
-                "this run's %d files are withdrawn",
-                plan.destination,
-                settle.superseded_by,
-                len(mine),
-            )
-        doomed = sorted(set(settle.delete))
-        if not doomed:
-            return _Settled(superseded_by=settle.superseded_by)
-        try:
-            session.run(snowflake_remove_sql(stage, folder, doomed))
-        except ProgrammingError as err:
-            self.log.warning(
-                "the new parts of %s are delivered, but %d stale part(s) an earlier run left "
-                "could not be removed (%s): %s. Give WorkMagic's role s3:DeleteObject on the "
-                "account folder (see the README's privileges table) or remove them by hand",
-                plan.destination,
-                len(doomed),
-                getattr(err, "msg", None) or err,
-                ", ".join(doomed),
-            )
-            return _Settled(refused=doomed, superseded_by=settle.superseded_by)
-        for name in doomed:
-            self.log.info("removed %s%s (an earlier run's part)", plan.destination, name)
-        return _Settled(
-            removed=[n for n in doomed if n not in mine], superseded_by=settle.superseded_by
-        )

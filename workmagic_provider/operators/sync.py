@@ -10,7 +10,7 @@ run is delivered by the next run. Subclasses only say how to reach the source bu
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from workmagic_provider.hooks.workmagic import WorkMagicHook
+    from workmagic_provider.operators.lineage import Datasets
     from workmagic_provider.schemas import SchemaOptions
     from workmagic_provider.stores import ObjectStore
     from workmagic_provider.sync import CopyRoute, SyncResult, SyncSettings
@@ -151,6 +152,7 @@ class BaseSyncToWorkMagicOperator(WorkMagicBaseOperator):
         from workmagic_provider.sync import CopyRoute
 
         hook = self.workmagic_hook()
+        self.link_hour_folder(context, hook, self.hour_folder(hook, context))
         hour = to_utc_hour(self.run_hour(context))
         source, destination = self.source_store(), self.destination_store(hook)
         route = CopyRoute(self.server_side_copy)
@@ -164,6 +166,16 @@ class BaseSyncToWorkMagicOperator(WorkMagicBaseOperator):
         if own.empty:
             self.handle_empty(own)
         return summary
+
+    def lineage_datasets(self, summary: Mapping[str, Any]) -> Datasets:
+        """The source hour folder -> WorkMagic's; re-checked hours count where they moved files."""
+        from workmagic_provider.operators.lineage import uri_dataset
+
+        hours = [summary, *(late for late in summary["rechecked"] if late["delivered"])]
+        return (
+            [uri_dataset(hour["source"]) for hour in hours],
+            [uri_dataset(hour["destination"]) for hour in hours],
+        )
 
     def sync_hour(
         self,
@@ -210,6 +222,7 @@ def late_summary(result: SyncResult) -> dict[str, object]:
     assert isinstance(delivered, dict)
     keys = ("copied", "split", "skipped", "deleted", "bytes_written", "not_delivered")
     return {
+        "source": result.source_uri,
         "destination": result.destination_uri,
         **{key: full[key] for key in keys},
         "delivered": {path: name for path, name in delivered.items() if path in moved},

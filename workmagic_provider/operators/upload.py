@@ -7,7 +7,7 @@ and ``GCSUploadToWorkMagicOperator`` are this same class with the cloud fixed.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from workmagic_provider.exceptions import WorkMagicConfigError
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from workmagic_provider.files.pipeline import RejectedConsumer, UploadResult
     from workmagic_provider.files.readers import InputReader
+    from workmagic_provider.operators.lineage import Datasets
     from workmagic_provider.schemas import SchemaOptions, ValidationReport
     from workmagic_provider.standards import HourFolder
 
@@ -96,6 +97,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         self.flow = flow
         self._rejected: RejectedConsumer | None = None  # set while executing
         self._reader: InputReader | None = None
+        self._files_read: list[str] = []
 
     # -- inputs (subclasses plug in other readers here) -------------------------------------
     def source_paths(self) -> list[Any]:
@@ -129,8 +131,10 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
         def announce(path: Any, first_row: int) -> None:
             self.log.info("reading %s (its rows are numbered from %d)", path, first_row)
 
+        paths = self.source_paths()
+        self._files_read = [str(path) for path in paths]
         offset = yield from numbered(
-            self.source_paths(),
+            paths,
             lambda path, start: self.read_source(path, report, start),
             on_input=announce,
         )
@@ -162,6 +166,12 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
             self._reader = None
         return summary
 
+    def lineage_datasets(self, summary: Mapping[str, Any]) -> Datasets:
+        """The files read (XCom ``files``) -> the hour folder."""
+        from workmagic_provider.operators.lineage import uri_dataset, uri_datasets
+
+        return uri_datasets(summary.get("files", [])), [uri_dataset(summary["destination"])]
+
     # -- run ------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, object]:
         from workmagic_provider.files.pipeline import upload_lines
@@ -170,6 +180,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
 
         hook = self.workmagic_hook()
         folder = self.hour_folder(hook, context)
+        self.link_hour_folder(context, hook, folder)
         store = self.destination_store(hook)
         sink = StorePartSink(store, folder.prefix, {"workmagic-flow": self.flow})
         report = ValidationReport(self.schema)
@@ -181,6 +192,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
             else None
         )
         self._reader = None
+        self._files_read = []
         self.prepare(context, destination, folder)
         with _RejectedWriter(rejected_path) as sidecar:
             self._rejected = self.rejected_consumer(sidecar.write if self.rejected_path else None)
@@ -197,7 +209,7 @@ class UploadToWorkMagicOperator(WorkMagicBaseOperator):
                 report=report,
                 before_publish=self.check_rejections,
             )
-        summary = {"destination": destination, **result.summary()}
+        summary = {"destination": destination, "files": self._files_read, **result.summary()}
         empty = report.rows_total == 0
         summary["empty"] = report_empty(
             self.on_empty, empty, destination, self.log, *self.empty_reason()

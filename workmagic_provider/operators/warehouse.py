@@ -15,6 +15,7 @@ from workmagic_provider.standards import DEFAULT_LOOKBACK
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from workmagic_provider.operators.lineage import Datasets, LineageDataset
     from workmagic_provider.schemas import SchemaOptions
 
 
@@ -90,6 +91,18 @@ class WarehouseToWorkMagicOperator(WorkMagicBaseOperator):
         if as_bool(self.render_only, "render_only"):
             return self.render_statements(context)
         return self.run_in_warehouse(context)
+
+    def lineage_datasets(self, summary: Mapping[str, Any]) -> Datasets:
+        """The source table (or the SELECT's tables) -> the hour folder the warehouse wrote."""
+        from workmagic_provider.operators.lineage import uri_dataset
+
+        if summary.get("mode") == "render_only":
+            return [], []
+        return self.lineage_sources(summary), [uri_dataset(summary["destination"])]
+
+    def lineage_sources(self, summary: Mapping[str, Any]) -> list[LineageDataset]:
+        """The warehouse tables the run read, named as OpenLineage names them there."""
+        return []
 
     def run_in_warehouse(self, context: Context) -> dict[str, Any] | None:
         """Submit the statements and return the run's summary (each warehouse's own)."""

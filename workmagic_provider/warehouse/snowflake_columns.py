@@ -158,7 +158,7 @@ def value_sql(item: Mapped, ntz_time_zone: str = "UTC") -> str:
 
 def object_sql(mapped: Sequence[Mapped], ntz_time_zone: str = "UTC") -> str:
     """``OBJECT_CONSTRUCT('id', ..., ...)``: NULL values leave their (optional) key out."""
-    from workmagic_provider.sql import sql_string
+    from workmagic_provider.warehouse.sql_common import sql_string
 
     pairs = ", ".join(f"{sql_string(m.key)}, {value_sql(m, ntz_time_zone)}" for m in mapped)
     return f"OBJECT_CONSTRUCT({pairs})"

@@ -14,8 +14,8 @@ import logging
 from types import TracebackType
 from typing import Any
 
-from workmagic_provider.sql import SNOWFLAKE_SESSION_SETUP
 from workmagic_provider.warehouse.snowflake_columns import Column, columns_from_description
+from workmagic_provider.warehouse.snowflake_sql import SNOWFLAKE_SESSION_SETUP
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import pytest
 from clocks import SimClock
 from dag_helpers import run_hour, ti_state, xcom_return
 
-from workmagic_provider.sandbox.api import ApiFaults
-from workmagic_provider.sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
+from workmagic_sandbox.api import ApiFaults
+from workmagic_sandbox.launcher import ENRICH_API_KEY, ORDERS_API_KEY
 
 from .conftest import HOUR, NOW, SOURCE_CONN_ID, enrich_row
 
@@ -328,7 +328,7 @@ def test_push_orders_operator_sends_custom_site_orders(
     api: Any, clock: SimClock, airflow_connections: Any, tmp_path: Path
 ) -> None:
     from workmagic_provider.operators.enrich import PushOrdersToWorkMagicOperator
-    from workmagic_provider.sandbox.sample_data import custom_site_orders
+    from workmagic_sandbox.sample_data import custom_site_orders
 
     rows = list(custom_site_orders(250, hour=HOUR))
     rows[10] = {**rows[10], "total_price": "not a price"}

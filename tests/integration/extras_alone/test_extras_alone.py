@@ -45,8 +45,11 @@ def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return done  # type: ignore[no-any-return]
 
 
-def _extra_venv(extra: str) -> Path:
-    """A venv with ``PACKAGE[extra]`` only, built once per lock/pyproject version."""
+def _extra_venv(extra: str, source: Path = REPO_ROOT) -> Path:
+    """A venv with ``PACKAGE[extra]`` only, built once per lock/pyproject version.
+
+    ``source`` is this checkout, or a wheel built from it.
+    """
     digest = hashlib.sha256(LOCK.read_bytes() + (REPO_ROOT / "pyproject.toml").read_bytes())
     venv = REPO_ROOT / f".venv-{extra}-{digest.hexdigest()[:12]}"
     python = venv / "bin" / "python"
@@ -58,11 +61,11 @@ def _extra_venv(extra: str) -> Path:
         shutil.rmtree(venv, ignore_errors=True)
         _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)])
         _run([uv, "pip", "install", "--quiet", "--python", str(python), "-c", str(LOCK),
-              f"{REPO_ROOT}[{extra}]"])  # fmt: skip
+              f"{source}[{extra}]"])  # fmt: skip
         (venv / ".ready").touch()
     else:  # this checkout's code may have changed since: rebuild the package alone
         _run([uv, "pip", "install", "--quiet", "--python", str(python), "--no-deps",
-              "--reinstall-package", PACKAGE, str(REPO_ROOT)])  # fmt: skip
+              "--reinstall-package", PACKAGE, str(source)])  # fmt: skip
     return venv
 
 

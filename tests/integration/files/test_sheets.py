@@ -142,3 +142,16 @@ def test_more_than_the_sheet_limit_is_refused_with_guidance(
     summary = _operator(httpserver, rows=rows, on_invalid="skip").execute({})
     assert (summary["rows_written"], summary["rejected"]) == (2, 1)
     assert [line[3] for line in sheets.values[1:]] == ["10001", "10002"]
+
+
+def test_lineage_names_the_file_read_and_the_sheet(sheets: FakeSheets, httpserver: Any) -> None:
+    source = DATA / "imported_labels_semicolon.csv"
+    op = _operator(httpserver, source=str(source), header="labels")
+    op.execute({})
+
+    lineage = op.get_openlineage_facets_on_complete(None)
+
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("file", str(source))]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [
+        ("https://docs.google.com", f"/spreadsheets/d/{SHEET}")
+    ]

@@ -30,18 +30,25 @@ FOLDER = "account-121226/order-geo-date-data/2026/03/08/02/"
 PART_LIMIT = 64 * 1024
 
 
+class _TaskInstance(SimpleNamespace):
+    """What ``execute`` uses of a task instance: the try number, XCom pushes (the links)."""
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
 def _context(hour: datetime = HOUR, try_number: int = 1) -> dict[str, Any]:
     return {
         "data_interval_start": hour,
         "data_interval_end": hour + timedelta(hours=1),
-        "ti": SimpleNamespace(try_number=try_number),
+        "ti": _TaskInstance(try_number=try_number, pushed={}),
     }
 
 
 STAGING = "gs://customer-staging/workmagic/"
 
 
-def _rows(count: int, seed: int) -> list[dict[str, Any]]:
+def _rows(count: int, seed: int, first: int = 0) -> list[dict[str, Any]]:
     """Rows as BigQuery's JSON export writes them: INT64 as strings, its own timestamp text."""
     rng = random.Random(seed)
     return [
@@ -52,7 +59,7 @@ def _rows(count: int, seed: int) -> list[dict[str, Any]]:
             "total_price": str(10 + n),
             "note": "".join(rng.choice("abcdef0123456789") for _ in range(120)),
         }
-        for n in range(count)
+        for n in range(first, first + count)
     ]
 
 
@@ -112,7 +119,7 @@ EXPECTED_PARAMS = [
 
 
 def test_bigquery_text_lands_as_valid_size_capped_parts(fake_bigquery: Any) -> None:
-    small, big = _rows(20, 1), _rows(2500, 2)
+    small, big = _rows(20, 1), _rows(2500, 2, first=20)  # each id once in the export
     fake_bigquery.check_rows = 2520
     fake_bigquery.export_shards = lambda uri: [_gz(small), _gz(big)]
     bucket = fake_bigquery.gcs_bucket()

@@ -23,11 +23,9 @@ from workmagic_provider.exceptions import (
     WorkMagicValidationError,
 )
 from workmagic_provider.generations import is_generation
-from workmagic_provider.operators.snowflake import (
-    SnowflakeCopyToWorkMagicOperator,
-    parse_unload_result,
-)
+from workmagic_provider.operators.snowflake import SnowflakeCopyToWorkMagicOperator
 from workmagic_provider.warehouse.checks import WindowCheckError
+from workmagic_provider.warehouse.snowflake_unload import parse_unload_result
 
 pytestmark = [
     pytest.mark.integration,

@@ -1,4 +1,4 @@
-"""``workmagic-provider demo``: every example DAG, backfilled by a real Airflow, offline.
+"""``workmagic-sandbox demo``: every example DAG, backfilled by a real Airflow, offline.
 
 1. The sandbox starts: WorkMagic's S3 + STS and GCS buckets, its Enrich API, a Google Sheets
    stand-in, and the customer's own S3 bucket, all on loopback.
@@ -24,11 +24,12 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from workmagic_provider.sandbox.demo_report import Moved, RunLine, moved, render_table
+from workmagic_sandbox.demo_report import Moved, RunLine, moved, render_table
+from workmagic_sandbox.sample_data import last_complete_hours
 
 DEMO_ACCOUNT = "121226"
 
@@ -43,8 +44,8 @@ class Flow:
 
 
 def demo_flows() -> list[Flow]:
-    from workmagic_provider.sandbox.demo_inputs import IMPORTED_CONN_ID
-    from workmagic_provider.sandbox.launcher import GCP_CONN_ID
+    from workmagic_sandbox.demo_inputs import IMPORTED_CONN_ID
+    from workmagic_sandbox.launcher import GCP_CONN_ID
 
     return [
         Flow("workmagic_s3_sync_hourly", "sync_hour"),
@@ -56,13 +57,6 @@ def demo_flows() -> list[Flow]:
         Flow("workmagic_snowflake_hourly", "unload_hour", {"render_sql": True}),
         Flow("workmagic_bigquery_hourly", "export_hour", {"render_sql": True}),
     ]
-
-
-def last_complete_hours(count: int, now: datetime | None = None) -> list[datetime]:
-    """The starts of the last ``count`` complete UTC hours, oldest first."""
-    end = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    end = end.replace(minute=0, second=0, microsecond=0)
-    return [end - timedelta(hours=count - n) for n in range(count)]
 
 
 def default_dags_folder() -> Path:
@@ -88,11 +82,11 @@ def run_demo(
     now: datetime | None = None,
 ) -> int:
     """Run the demo; 0 when every run succeeded and every flow moved something."""
-    from workmagic_provider.sandbox.customer import CustomerStorage
-    from workmagic_provider.sandbox.demo_inputs import prepare
-    from workmagic_provider.sandbox.launcher import Sandbox
-    from workmagic_provider.sandbox.local_airflow import LocalAirflow
-    from workmagic_provider.sandbox.sheets import SheetsSandboxServer
+    from workmagic_sandbox.customer import CustomerStorage
+    from workmagic_sandbox.demo_inputs import prepare
+    from workmagic_sandbox.launcher import Sandbox
+    from workmagic_sandbox.local_airflow import LocalAirflow
+    from workmagic_sandbox.sheets import SheetsSandboxServer
 
     started = time.monotonic()
     _quiet_logging()

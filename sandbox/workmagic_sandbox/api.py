@@ -42,14 +42,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from workmagic_provider.sandbox.api_http import Dropped, Server
-from workmagic_provider.sandbox.api_rules import (
+from workmagic_sandbox.api_http import Dropped, Server
+from workmagic_sandbox.api_rules import (
     MAX_ORDER_AGE,
     check_custom_order,
     check_enrich_order,
     parse_timestamp,
 )
-from workmagic_provider.sandbox.api_store import ApiStore
+from workmagic_sandbox.api_store import ApiStore
 
 DEFAULT_ENRICH_API_KEY = "sandbox-enrich-api-key"
 DEFAULT_ORDERS_API_KEY = "sandbox-orders-api-key"

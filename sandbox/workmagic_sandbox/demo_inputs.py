@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workmagic_provider.sandbox.sample_data import custom_site_order
 from workmagic_provider.schemas.imported import IMPORTED_PRIMARY_KEY
+from workmagic_sandbox.sample_data import custom_site_order
 
 if TYPE_CHECKING:
-    from workmagic_provider.sandbox.customer import CustomerStorage
-    from workmagic_provider.sandbox.launcher import Sandbox
+    from workmagic_sandbox.customer import CustomerStorage
+    from workmagic_sandbox.launcher import Sandbox
 
 SOURCE_PREFIX = "exports/"
 SHEET_ID = "demo-imported-channel"

@@ -14,23 +14,19 @@ Every credential here is a sandbox-only test value; printing them is expected.
 from __future__ import annotations
 
 import json
-import shlex
-import signal
-import threading
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from workmagic_provider.sandbox.api import ApiSandboxServer
-from workmagic_provider.sandbox.aws import (
+from workmagic_provider.standards import validate_account_id, validate_bucket
+from workmagic_sandbox.api import ApiSandboxServer
+from workmagic_sandbox.aws import (
     WORKMAGIC_AWS_ACCOUNT,
     AssumeRoleRecord,
     AwsSandboxServer,
     Denial,
     S3Write,
 )
-from workmagic_provider.sandbox.gcs import DEFAULT_PROJECT, GcsSandboxServer
-from workmagic_provider.standards import validate_account_id, validate_bucket
+from workmagic_sandbox.gcs import DEFAULT_PROJECT, GcsSandboxServer
 
 #: Connection ids the sandbox's connections use.
 AWS_CONN_ID = "wm_sandbox_aws"
@@ -261,92 +257,3 @@ class Sandbox:
         }
         env["STORAGE_EMULATOR_HOST"] = self.gcs_endpoint
         return env
-
-
-def seed_customer_bucket(sandbox: Sandbox, bucket: str, hours: int, rows: int = 100) -> list[str]:
-    """Create the customer's source bucket in both clouds; seed the last ``hours`` hours."""
-    import contextlib
-
-    from workmagic_provider.sandbox.demo import last_complete_hours
-    from workmagic_provider.sandbox.demo_inputs import seed_source_bucket
-
-    s3 = sandbox.aws.admin_client()
-    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-        s3.create_bucket(Bucket=validate_bucket(bucket))
-    sandbox.gcs.create_bucket(bucket)
-    window = last_complete_hours(hours) if hours > 0 else []
-    gcs_bucket = sandbox.gcs.client().bucket(bucket) if window else None
-    seed_source_bucket(s3, gcs_bucket, bucket, window, rows)
-    return [f"{hour:%Y-%m-%dT%H:00Z}" for hour in window]
-
-
-def _echo(line: str) -> None:
-    print(line, flush=True)  # flushed: the sandbox often runs with stdout piped (compose, CI)
-
-
-def serve(
-    account_id: str = "121226",
-    *,
-    data_category: str = "order-geo-date-data",
-    bucket: str = "workmagic-inbound-data",
-    region: str = "us-east-1",
-    cloud: str = "s3",
-    host: str = "127.0.0.1",
-    s3_port: int = 0,
-    gcs_port: int = 0,
-    api_port: int = 0,
-    source_bucket: str | None = None,
-    seed_hours: int = 0,
-    print_fn: Callable[[str], Any] = _echo,
-    stop_event: threading.Event | None = None,
-) -> None:
-    """Run a :class:`Sandbox` until SIGINT/SIGTERM (or ``stop_event``), printing how to use it.
-
-    ``source_bucket`` also creates the customer's own bucket (for the sync DAGs) in the S3
-    and GCS servers, with sample orders in its hour folders ``exports/YYYY/MM/DD/HH/`` for the
-    last ``seed_hours`` complete hours, so a backfill from the UI has something to move.
-    """
-    stop = stop_event or threading.Event()
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda *_args: stop.set())
-    try:
-        with Sandbox(
-            account_id,
-            data_category,
-            bucket,
-            region,
-            host=host,
-            s3_port=s3_port,
-            gcs_port=gcs_port,
-            api_port=api_port,
-        ) as sandbox:
-            if source_bucket:
-                seeded = seed_customer_bucket(sandbox, source_bucket, seed_hours)
-                print_fn(
-                    f"customer bucket {source_bucket} (S3 and GCS): {len(seeded)} hour folders "
-                    f"under exports/ ({seeded[0] if seeded else 'none'} .. "
-                    f"{seeded[-1] if seeded else ''})"
-                )
-            print_fn(f"WorkMagic sandbox for account {sandbox.account_id} is running.")
-            print_fn(f"  S3 + STS (moto): {sandbox.s3_endpoint}")
-            print_fn(f"  GCS (emulator):  {sandbox.gcs_endpoint}")
-            print_fn(f"  bucket:          {sandbox.bucket}")
-            print_fn(f"  role ARN:        {sandbox.role_arn}")
-            print_fn(f"  External ID:     {sandbox.external_id}")
-            if sandbox.api is not None:
-                print_fn(f"  WorkMagic API:   {sandbox.api_endpoint}")
-                print_fn(f"    Enrich API key (Bearer):    {sandbox.enrich_api_key}")
-                print_fn(f"    Orders API key (X-API-KEY): {sandbox.orders_api_key}")
-                print_fn(f"    state file:                 {sandbox.api.state_path}")
-            print_fn("Export these in the shell that runs Airflow (sandbox-only values):")
-            for name, value in sandbox.env(cloud).items():
-                print_fn(f"export {name}={shlex.quote(value)}")
-            print_fn("Press Ctrl+C to stop.")
-            while not stop.wait(0.5):
-                pass
-            print_fn("Stopping the WorkMagic sandbox.")
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

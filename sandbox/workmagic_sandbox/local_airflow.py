@@ -88,6 +88,8 @@ class LocalAirflow:
         #: components restarted after they exited, in order (see :meth:`_check_alive`)
         self.restarts: list[str] = []
         self.max_restarts = max_restarts
+        #: tries of one GET that times out or loses its connection (other methods: one)
+        self.get_attempts = 3
         self._token: str | None = None
         self._session: Any = None
 
@@ -115,7 +117,7 @@ class LocalAirflow:
                 "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": (
-                    "workmagic_provider.sandbox.local_airflow.SQLITE_CONNECT_ARGS"
+                    "workmagic_sandbox.local_airflow.SQLITE_CONNECT_ARGS"
                 ),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -307,12 +309,20 @@ class LocalAirflow:
         headers = {}
         if not path.startswith("/api/v2/monitor") and not path.startswith("/auth"):
             headers["Authorization"] = f"Bearer {self._bearer()}"
-        try:
-            answer = self._session.request(
-                method, self.base_url + path, json=body, headers=headers, timeout=30
-            )
-        except requests.RequestException as err:
-            raise LocalAirflowError(f"{method} {path}: {err}") from err
+        # a GET only reads: on a loaded machine the api-server may not answer one in time, and
+        # the demo's polling should ask again rather than abort every run
+        attempts = self.get_attempts if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                answer = self._session.request(
+                    method, self.base_url + path, json=body, headers=headers, timeout=30
+                )
+                break
+            except (requests.Timeout, requests.ConnectionError) as err:
+                if attempt == attempts:
+                    raise LocalAirflowError(f"{method} {path}: {err}") from err
+            except requests.RequestException as err:
+                raise LocalAirflowError(f"{method} {path}: {err}") from err
         if answer.status_code >= 400:
             raise LocalAirflowError(
                 f"{method} {path} answered {answer.status_code}: {answer.text[:500]}"

@@ -104,3 +104,10 @@ def write_json_lines(path: str | Path, rows: Iterator[dict[str, Any]]) -> int:
             handle.write("\n")
             count += 1
     return count
+
+
+def last_complete_hours(count: int, now: datetime | None = None) -> list[datetime]:
+    """The starts of the last ``count`` complete UTC hours, oldest first."""
+    end = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    end = end.replace(minute=0, second=0, microsecond=0)
+    return [end - timedelta(hours=count - n) for n in range(count)]

@@ -1,6 +1,6 @@
 """The sandbox API's HTTP plumbing: a threading HTTP/1.1 server with keep-alive whose open
 connections can be cut at once (as a killed process would), and the request handler that
-hands every request to the app (:class:`~workmagic_provider.sandbox.api.ApiSandboxServer`)."""
+hands every request to the app (:class:`~workmagic_sandbox.api.ApiSandboxServer`)."""
 
 from __future__ import annotations
 

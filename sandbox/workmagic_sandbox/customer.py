@@ -11,15 +11,15 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from workmagic_provider.sandbox.launcher import (
+from workmagic_sandbox.launcher import (
     CUSTOMER_ACCESS_KEY_ID,
     CUSTOMER_SECRET_ACCESS_KEY,
     GCP_CONN_ID,
 )
-from workmagic_provider.sandbox.local_airflow import free_port
+from workmagic_sandbox.local_airflow import free_port
 
 if TYPE_CHECKING:
-    from workmagic_provider.sandbox.launcher import Sandbox
+    from workmagic_sandbox.launcher import Sandbox
 
 #: Airflow connection id of the customer's source S3 (a plain AWS connection).
 SOURCE_AWS_CONN_ID = "customer_source_aws"
