@@ -19,6 +19,7 @@ from workmagic_provider.warehouse.sql_common import (
     SAFE_FILE,
     parse_one,
     refuse,
+    sample_limit,
     sql_string,
     user_select,
     utc,
@@ -140,8 +141,7 @@ def bigquery_export_sql(uri: str, select_sql: str) -> str:
 def bigquery_sample_sql(select_sql: str, limit: int) -> str:
     from sqlglot import exp
 
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise WorkMagicConfigError(f"validate_sample must be a positive integer, got {limit!r}")
+    limit = sample_limit(limit)
     statement = f"SELECT * FROM ({select_sql}) LIMIT {limit}"
     parse_one(statement, "bigquery", (exp.Select,), "sample query")
     return statement

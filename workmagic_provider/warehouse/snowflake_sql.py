@@ -29,6 +29,7 @@ from workmagic_provider.warehouse.sql_common import (
     SAFE_FILE,
     parse_one,
     refuse,
+    sample_limit,
     sql_string,
     user_select,
     utc,
@@ -195,8 +196,7 @@ def snowflake_unload_sql(
 def snowflake_sample_sql(select_sql: str, limit: int) -> str:
     from sqlglot import exp
 
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise WorkMagicConfigError(f"validate_sample must be a positive integer, got {limit!r}")
+    limit = sample_limit(limit)
     statement = f"SELECT json_row FROM ({select_sql}) AS workmagic_sample LIMIT {limit}"
     parse_one(statement, "snowflake", (exp.Select,), "sample query")
     return statement

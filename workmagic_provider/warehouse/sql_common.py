@@ -70,6 +70,13 @@ _COMMENT_OR_STRING = re.compile(
 )
 
 
+def sample_limit(limit: object) -> int:
+    """``validate_sample``'s row count: a positive integer (a bool is not one)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise WorkMagicConfigError(f"validate_sample must be a positive integer, got {limit!r}")
+    return limit
+
+
 def without_comments(sql: str) -> str:
     """``sql`` with its comments (``--``, ``//``, ``#``, ``/* */``) blanked, strings kept."""
     return _COMMENT_OR_STRING.sub(lambda m: m.group(1) or " ", sql)
