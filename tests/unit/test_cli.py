@@ -254,3 +254,26 @@ def test_setup_sql_prints_the_integration_for_the_account(
     assert any(s.strip().startswith("CREATE STORAGE INTEGRATION") for s in statements)
     assert all(sqlglot.parse_one(s, read="snowflake") for s in statements)
     assert main([*argv, "--external-id", "x'; DROP TABLE t; --"]) == 2
+
+
+def test_validate_and_convert_import_no_airflow_and_only_the_schema_they_use(
+    tmp_path: Path,
+) -> None:
+    """The CLI on a laptop: no Airflow, and a custom-site file builds only the custom-site model."""
+    data = tmp_path / "orders.jsonl"
+    data.write_text("".join(json.dumps(order) + "\n" for order in custom_site_orders(3)))
+    code = (
+        "import sys\n"
+        "from workmagic_provider.cli import main\n"
+        f"assert main(['validate', '--schema', 'custom-site', {str(data)!r}]) == 0\n"
+        "assert main(['convert', '--schema', 'custom-site', '--account', '1', '--category', 'c',"
+        f" '--hour', '2026-03-08T02:00:00Z', '--out', {str(tmp_path / 'out')!r}, {str(data)!r}])"
+        " == 0\n"
+        "loaded = [m for m in ('airflow', 'workmagic_provider.schemas.imported',"
+        " 'workmagic_provider.schemas.enrich') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
