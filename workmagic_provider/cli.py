@@ -327,18 +327,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.stdout = sys.stdout
     with _stdout_to_stderr(args.command in RESULT_COMMANDS):
-        return _run(args)
+        return run_command(COMMANDS, args)
 
 
-def _run(args: argparse.Namespace) -> int:
-    """The command's exit code; our errors exit 2 with one line, anything else exits 3."""
+def run_command(
+    commands: dict[str, Any], args: argparse.Namespace, prog: str = "workmagic-provider"
+) -> int:
+    """The command's exit code; our errors exit 2 with one line, anything else exits 3.
+
+    Shared with the ``workmagic-sandbox`` CLI, so both exit the same way.
+    """
     try:
         from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
     except Exception:  # cannot even load our errors: an installation problem
         traceback.print_exc()
         return EXIT_INTERNAL
     try:
-        return COMMANDS[args.command](args)
+        return int(commands[args.command](args))
     except (WorkMagicInputError, WorkMagicConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -347,7 +352,7 @@ def _run(args: argparse.Namespace) -> int:
     except Exception:
         traceback.print_exc()
         print(
-            f"internal error in workmagic-provider {args.command} (exit {EXIT_INTERNAL}): this "
+            f"internal error in {prog} {args.command} (exit {EXIT_INTERNAL}): this "
             "is a bug, not a problem with your input; please report it with the trace above",
             file=sys.stderr,
         )

@@ -10,11 +10,10 @@ import argparse
 import os
 import sys
 import tempfile
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 2, 3
+EXIT_OK = 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,23 +120,10 @@ COMMANDS = {"serve": cmd_serve, "demo": cmd_demo}
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command's exit code; our errors exit 2 with one line, anything else exits 3."""
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from workmagic_provider.exceptions import WorkMagicConfigError, WorkMagicInputError
+    from workmagic_provider.cli import run_command
 
-    try:
-        return COMMANDS[args.command](args)
-    except (WorkMagicInputError, WorkMagicConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    except KeyboardInterrupt:
-        raise
-    except Exception:
-        traceback.print_exc()
-        print(
-            f"internal error in workmagic-sandbox {args.command} (exit {EXIT_INTERNAL})",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return run_command(COMMANDS, args, prog="workmagic-sandbox")
 
 
 if __name__ == "__main__":
